@@ -103,11 +103,15 @@ enum proto_body_kind {
 #define PROTO_EXEC_AUTOCOMMIT 0x01u /* this statement is a transaction of one */
 #define PROTO_EXEC_READ 0x02u       /* run as a read in a read-only snapshot here */
 #define PROTO_EXEC_RETRY 0x04u      /* a resend of the same request id */
+#define PROTO_EXEC_CONTINUE 0x08u   /* continues the transaction open at this replica */
+#define PROTO_EXEC_READ_INDEX 0x10u /* read at the primary, confirmed by a ReadIndex round */
+#define PROTO_EXEC_SESSION 0x20u    /* session statement (SET, USE): run here, never logged */
 
 #define PROTO_RESULT_MORE 0x01u     /* more rows: FETCH them */
 #define PROTO_RESULT_PENDING 0x02u  /* write: valid once the entry commits */
 #define PROTO_RESULT_ROWS 0x04u     /* the statement produced a result set */
 #define PROTO_RESULT_SAVED 0x08u    /* a retry answered from the client table */
+#define PROTO_RESULT_CONFIRMED 0x10u /* READ_INDEX read: the primary confirmed its view */
 
 enum proto_txn_action { TXN_BEGIN = 1, TXN_COMMIT = 2, TXN_ROLLBACK = 3 };
 #define PROTO_TXN_READ_ONLY 0x01u
