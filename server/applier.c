@@ -1,0 +1,417 @@
+/* The applier: the one thread that moves a replica's database forward,
+ * strictly in op order, over committed entries only (DESIGN.md section 3).
+ *
+ * Happy path: the event loop pushes each committed entry with its owner —
+ * the local session whose open backend transaction already holds the
+ * entry's writes (the primary executed it there), or none.  With an owner
+ * the applier asks that session to commit (JOB_DO_COMMIT) and waits, so one
+ * committer commits in op order; without one it re-executes the entry in its
+ * own apply session (replication account) and compares results.  After each
+ * entry, `applied` advances (shared, waking fenced reads) and the event loop
+ * hears of it.
+ *
+ * DDL entries execute only with their outcome known: the primary's session
+ * runs its own DDL (JOB_DO_DDL) and logs the outcome as the next entry;
+ * others wait for that next entry; a primary that finds a committed DDL
+ * without an outcome at the end of its log runs it itself.
+ *
+ * Failure modes: a result mismatch or an entry that cannot be applied halts
+ * the applier (loudly; the replica declines to lead and needs repair); a
+ * backend error such as a lost connection is retried with backoff.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "logging.h"
+#include "replica-internal.h"
+
+struct item {
+    struct proto_entry entry;   /* owned */
+    struct session *owner;      /* reference held, or NULL */
+    struct item *next;
+};
+
+struct applier {
+    struct replica *r;
+    struct backend *be;
+    struct shared *sh;
+    const struct cfg *cfg;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct item *head, *tail;   /* owned */
+    uint64_t pushed;            /* highest op queued */
+    bool primary;               /* may run an outcome-less trailing DDL */
+    bool stop;
+    bool halted;
+    /* a session's answer to JOB_DO_COMMIT / JOB_DO_DDL */
+    uint64_t wait_op;
+    bool wait_done, wait_ok;
+    struct backend_session *bs; /* apply session, owned by the thread */
+};
+
+static void item_free(struct item *it)
+{
+    proto_entry_free(&it->entry);
+    if (it->owner)
+        session_unref(it->owner);
+    free(it);
+}
+
+int applier_push(struct applier *a, const struct proto_entry *entry, struct session *owner)
+{
+    struct item *it = calloc(1, sizeof *it);
+    if (!it || proto_entry_copy(&it->entry, entry) < 0) {
+        free(it);
+        return -1;
+    }
+    if (owner) {
+        session_ref(owner);
+        it->owner = owner;
+    }
+    pthread_mutex_lock(&a->mu);
+    if (entry->op != a->pushed + 1 && a->pushed != 0)
+        log_error("applier: entry %llu pushed after %llu", (unsigned long long)entry->op,
+                  (unsigned long long)a->pushed);
+    a->pushed = entry->op;
+    if (a->tail)
+        a->tail->next = it;
+    else
+        a->head = it;
+    a->tail = it;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    return 0;
+}
+
+uint64_t applier_pushed(const struct applier *a)
+{
+    return a->pushed;
+}
+
+void applier_set_primary(struct applier *a, bool primary)
+{
+    pthread_mutex_lock(&a->mu);
+    a->primary = primary;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+void applier_disown(struct applier *a, struct session *s)
+{
+    pthread_mutex_lock(&a->mu);
+    for (struct item *it = a->head; it; it = it->next) {
+        if (it->owner == s) {
+            session_unref(s);
+            it->owner = NULL;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+void applier_commit_result(struct applier *a, uint64_t op, bool ok, const struct err *e)
+{
+    (void)e;
+    pthread_mutex_lock(&a->mu);
+    if (a->wait_op == op) {
+        a->wait_done = true;
+        a->wait_ok = ok;
+        pthread_cond_broadcast(&a->cv);
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+/* Publish a new applied op to readers and the event loop. */
+static void advance(struct applier *a, uint64_t op, uint64_t ts_us)
+{
+    struct shared *sh = a->sh;
+    struct mail *m;
+    pthread_mutex_lock(&sh->mu);
+    sh->applied = op;
+    if (ts_us > sh->last_ts_us)
+        sh->last_ts_us = ts_us;
+    pthread_cond_broadcast(&sh->applied_cv);
+    pthread_mutex_unlock(&sh->mu);
+    if ((m = mail_new(MAIL_APPLIED))) {
+        m->op = op;
+        replica_post(a->r, m);
+    }
+}
+
+static void halt(struct applier *a, uint64_t op, const char *why)
+{
+    struct mail *m;
+    log_error("APPLY HALTED at op %llu: %s. This replica stops applying and will not lead; "
+              "it needs repair (state transfer).", (unsigned long long)op, why);
+    a->halted = true;
+    if ((m = mail_new(MAIL_FATAL))) {
+        m->op = op;
+        err_set(&m->e, ERR_CORRUPT, "apply halted at op %llu: %s", (unsigned long long)op, why);
+        replica_post(a->r, m);
+    }
+}
+
+/* Ask the owning session to commit/execute its entry; wait for the answer. */
+static bool hand_to_owner(struct applier *a, struct item *it, enum job_type type)
+{
+    struct job *j = job_new(type);
+    bool ok;
+    if (!j || proto_entry_copy(&j->entry, &it->entry) < 0) {
+        job_free(j);
+        return false;
+    }
+    j->op = it->entry.op;
+    pthread_mutex_lock(&a->mu);
+    a->wait_op = it->entry.op;
+    a->wait_done = false;
+    pthread_mutex_unlock(&a->mu);
+    session_push(it->owner, j);
+    pthread_mutex_lock(&a->mu);
+    while (!a->wait_done && !a->stop)
+        pthread_cond_wait(&a->cv, &a->mu);
+    ok = a->wait_done && a->wait_ok;
+    a->wait_op = 0;
+    pthread_mutex_unlock(&a->mu);
+    return ok;
+}
+
+/* (Re)open the apply session, retrying with backoff until it works. */
+static bool ensure_session(struct applier *a)
+{
+    unsigned delay_ms = 100;
+    while (!a->bs) {
+        struct err e;
+        a->bs = backend_session_open(a->be, NULL, NULL, NULL, &e);
+        if (a->bs)
+            return true;
+        log_warn("applier: cannot open the apply session: %s (retrying)", e.msg);
+        pthread_mutex_lock(&a->mu);
+        if (!a->stop) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += delay_ms / 1000;
+            ts.tv_nsec += (long)(delay_ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+        }
+        bool stop = a->stop;
+        pthread_mutex_unlock(&a->mu);
+        if (stop)
+            return false;
+        if (delay_ms < 5000)
+            delay_ms *= 2;
+    }
+    return true;
+}
+
+/* Apply one item.  Returns 1 done, 0 wait for more input, -1 halted/stop. */
+static int apply_one(struct applier *a, struct item *it)
+{
+    struct proto_body body, outcome;
+    struct backend_apply_report rep;
+    struct err e;
+    uint64_t op = it->entry.op;
+    int rc = -1;
+
+    if (proto_body_decode(it->entry.body.p, it->entry.body.len, &body, &e) < 0) {
+        halt(a, op, e.msg);
+        return -1;
+    }
+    memset(&rep, 0, sizeof rep);
+
+    if (body.kind == BODY_TXN && it->owner) {
+        if (hand_to_owner(a, it, JOB_DO_COMMIT)) {
+            rc = 1;
+            goto done;
+        }
+        /* the session could not commit (it is gone or failed): re-execute */
+    }
+    if (body.kind == BODY_DDL) {
+        struct item *next;
+        if (it->owner && hand_to_owner(a, it, JOB_DO_DDL)) {
+            rc = 1;
+            goto done;
+        }
+        pthread_mutex_lock(&a->mu);
+        next = it->next;
+        bool primary = a->primary;
+        pthread_mutex_unlock(&a->mu);
+        if (!next) {
+            if (!primary) {
+                rc = 0; /* wait for the outcome entry */
+                goto out;
+            }
+            /* we lead and nobody logged an outcome: run it and log ours */
+            if (!ensure_session(a))
+                goto out;
+            err_clear(&e);
+            if (body.stmts.n == 0) {
+                halt(a, op, "DDL entry without a statement");
+                goto out;
+            }
+            struct err de;
+            err_clear(&de);
+            if (backend_exec_ddl(a->bs, op, &it->entry, &body.stmts.v[0], &de) < 0)
+                log_info("DDL at op %llu failed here too: %s", (unsigned long long)op, de.msg);
+            struct mail *m = mail_new(MAIL_DDL_OUTCOME);
+            if (m) {
+                m->op = op;
+                m->e = de;
+                replica_post(a->r, m);
+            }
+            rc = 1;
+            goto done;
+        }
+        if (proto_body_decode(next->entry.body.p, next->entry.body.len, &outcome, &e) < 0) {
+            halt(a, op, e.msg);
+            goto out;
+        }
+        if (outcome.kind != BODY_DDL_OUTCOME || outcome.ref_op != op) {
+            proto_body_free(&outcome);
+            halt(a, op, "DDL entry not followed by its outcome");
+            goto out;
+        }
+        for (;;) {
+            if (!ensure_session(a))
+                break;
+            if (backend_apply_ddl(a->bs, op, &it->entry, &body, &outcome, &rep, &e) == 0)
+                break;
+            log_warn("applier: DDL at op %llu: %s (retrying)", (unsigned long long)op, e.msg);
+            if (!err_usable(&e)) {
+                backend_session_close(a->bs);
+                a->bs = NULL;
+            }
+            usleep(200000);
+            if (a->stop)
+                break;
+        }
+        proto_body_free(&outcome);
+        if (a->stop)
+            goto out;
+        if (rep.mismatch) {
+            halt(a, op, rep.detail);
+            goto out;
+        }
+        rc = 1;
+        goto done;
+    }
+    for (;;) {
+        if (!ensure_session(a))
+            goto out;
+        if (backend_apply(a->bs, op, &it->entry, &body, &rep, &e) == 0)
+            break;
+        log_warn("applier: op %llu: %s (retrying)", (unsigned long long)op, e.msg);
+        if (!err_usable(&e)) {
+            backend_session_close(a->bs);
+            a->bs = NULL;
+        }
+        usleep(200000);
+        if (a->stop)
+            goto out;
+    }
+    if (rep.mismatch) {
+        halt(a, op, rep.detail);
+        goto out;
+    }
+    rc = 1;
+done:
+    advance(a, op, body.ts_us);
+out:
+    proto_body_free(&body);
+    return rc;
+}
+
+static void *applier_main(void *arg)
+{
+    struct applier *a = arg;
+    pthread_mutex_lock(&a->mu);
+    while (!a->stop) {
+        struct item *it = a->head;
+        int rc;
+        if (!it || a->halted) {
+            pthread_cond_wait(&a->cv, &a->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&a->mu);
+        rc = apply_one(a, it);
+        pthread_mutex_lock(&a->mu);
+        if (rc == 1) {
+            a->head = it->next;
+            if (a->tail == it)
+                a->tail = NULL;
+            pthread_mutex_unlock(&a->mu);
+            item_free(it);
+            pthread_mutex_lock(&a->mu);
+        } else if (rc == 0) {
+            /* wait for the next push or a role change */
+            uint64_t pushed = a->pushed;
+            bool primary = a->primary;
+            while (!a->stop && a->pushed == pushed && a->primary == primary)
+                pthread_cond_wait(&a->cv, &a->mu);
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    backend_session_close(a->bs);
+    a->bs = NULL;
+    return NULL;
+}
+
+struct applier *applier_start(struct replica *r, struct backend *be, struct shared *sh,
+                              const struct cfg *cfg, struct err *e)
+{
+    struct applier *a = calloc(1, sizeof *a);
+    int rc;
+    if (!a) {
+        err_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    a->r = r;
+    a->be = be;
+    a->sh = sh;
+    a->cfg = cfg;
+    pthread_mutex_lock(&sh->mu);
+    a->pushed = sh->applied;
+    pthread_mutex_unlock(&sh->mu);
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    a->bs = backend_session_open(be, NULL, NULL, NULL, e);
+    if (!a->bs) {
+        err_wrap(e, "opening the apply session");
+        free(a);
+        return NULL;
+    }
+    rc = pthread_create(&a->thread, NULL, applier_main, a);
+    if (rc != 0) {
+        backend_session_close(a->bs);
+        free(a);
+        err_set(e, ERR_LIMIT, "cannot start the applier thread: %s", strerror(rc));
+        return NULL;
+    }
+    return a;
+}
+
+void applier_stop(struct applier *a)
+{
+    struct item *it;
+    if (!a)
+        return;
+    pthread_mutex_lock(&a->mu);
+    a->stop = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(a->thread, NULL);
+    while ((it = a->head)) {
+        a->head = it->next;
+        item_free(it);
+    }
+    pthread_mutex_destroy(&a->mu);
+    pthread_cond_destroy(&a->cv);
+    free(a);
+}

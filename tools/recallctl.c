@@ -1,0 +1,440 @@
+/* recallctl: look at and administer a Recall cluster.
+ *
+ * `recallctl status` asks every replica for its status over the control
+ * role of the wire protocol (PROBE -> STATUS) and prints the view, the
+ * primary, and per replica its state, L / c / a and lag, for humans or as
+ * JSON.  It talks to replicas directly with blocking sockets and a timeout,
+ * so it works when the cluster has no primary (that is when it is needed).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "cfg.h"
+#include "connstr.h"
+#include "frame.h"
+#include "proto.h"
+
+struct reply {
+    bool up;
+    char error[256];
+    struct proto_status st; /* owned strings */
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int dial(const struct replica_addr *a, int timeout_ms, char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    char port[8];
+    int fd = -1, rc;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(port, sizeof port, "%u", a->port);
+    if ((rc = getaddrinfo(a->host, port, &hints, &res)) != 0) {
+        snprintf(err, errlen, "%s", gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        struct pollfd p;
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+            break;
+        if (errno != EINPROGRESS) {
+            snprintf(err, errlen, "%s", strerror(errno));
+            close(fd);
+            fd = -1;
+            continue;
+        }
+        p.fd = fd;
+        p.events = POLLOUT;
+        if (poll(&p, 1, timeout_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+            soerr == 0)
+            break;
+        snprintf(err, errlen, "%s", soerr ? strerror(soerr) : "connect timed out");
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+static int send_msg(int fd, const struct proto_msg *m, char *err, size_t errlen)
+{
+    struct buf b;
+    struct err e;
+    size_t off = 0;
+    buf_init(&b);
+    if (frame_encode(m, &b, FRAME_DEFAULT_MAX, &e) < 0) {
+        snprintf(err, errlen, "%s", e.msg);
+        buf_close(&b);
+        return -1;
+    }
+    while (off < b.len) {
+        ssize_t n = send(fd, b.data + off, b.len - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EAGAIN) {
+            struct pollfd p = {fd, POLLOUT, 0};
+            poll(&p, 1, 1000);
+            continue;
+        }
+        if (n <= 0) {
+            snprintf(err, errlen, "send: %s", strerror(errno));
+            buf_close(&b);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    buf_close(&b);
+    return 0;
+}
+
+/* Read one message within the deadline. */
+static int recv_msg(int fd, struct buf *in, struct proto_msg *m, uint64_t deadline, char *err,
+                    size_t errlen)
+{
+    for (;;) {
+        uint32_t len;
+        struct err e;
+        enum frame_status fs = frame_parse(in->data, in->len, FRAME_DEFAULT_MAX, &len, &e);
+        if (fs == FRAME_BAD) {
+            snprintf(err, errlen, "%s", e.msg);
+            return -1;
+        }
+        if (fs == FRAME_READY) {
+            int rc = proto_decode(in->data + FRAME_HEADER, len, m, &e);
+            buf_consume(in, FRAME_HEADER + len);
+            if (rc < 0) {
+                snprintf(err, errlen, "%s", e.msg);
+                return -1;
+            }
+            return 0;
+        }
+        uint64_t now = now_ms();
+        struct pollfd p = {fd, POLLIN, 0};
+        if (now >= deadline || poll(&p, 1, (int)(deadline - now)) != 1) {
+            snprintf(err, errlen, "no answer (timeout)");
+            return -1;
+        }
+        if (buf_reserve(in, 65536) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        ssize_t n = recv(fd, in->data + in->len, 65536, 0);
+        if (n <= 0) {
+            snprintf(err, errlen, "%s", n == 0 ? "connection closed" : strerror(errno));
+            return -1;
+        }
+        in->len += (size_t)n;
+    }
+}
+
+static void probe(const struct replica_addr *a, uint64_t cluster, int timeout_ms, struct reply *r)
+{
+    struct proto_msg m;
+    struct buf in;
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    int fd = dial(a, timeout_ms, r->error, sizeof r->error);
+    memset(&r->st, 0, sizeof r->st);
+    if (fd < 0)
+        return;
+    buf_init(&in);
+    memset(&m, 0, sizeof m);
+    m.type = MSG_HELLO;
+    m.u.hello.version = PROTO_VERSION;
+    m.u.hello.cluster = cluster;
+    m.u.hello.role = ROLE_CTL;
+    m.u.hello.replica = PROTO_NO_REPLICA;
+    if (send_msg(fd, &m, r->error, sizeof r->error) < 0)
+        goto out;
+    if (recv_msg(fd, &in, &m, deadline, r->error, sizeof r->error) < 0)
+        goto out;
+    if (m.type == MSG_ERROR) {
+        snprintf(r->error, sizeof r->error, "refused: %s", m.u.error.msg.p);
+        proto_msg_free(&m);
+        goto out;
+    }
+    proto_msg_free(&m);
+    memset(&m, 0, sizeof m);
+    m.type = MSG_PROBE;
+    m.u.probe.req = 1;
+    if (send_msg(fd, &m, r->error, sizeof r->error) < 0)
+        goto out;
+    if (recv_msg(fd, &in, &m, deadline, r->error, sizeof r->error) < 0)
+        goto out;
+    if (m.type != MSG_STATUS) {
+        snprintf(r->error, sizeof r->error, "unexpected %s", proto_type_name(m.type));
+        proto_msg_free(&m);
+        goto out;
+    }
+    r->st = m.u.status; /* take ownership */
+    r->up = true;
+out:
+    buf_close(&in);
+    close(fd);
+}
+
+static const char *status_name(uint8_t s)
+{
+    switch (s) {
+    case STATUS_NORMAL: return "normal";
+    case STATUS_VIEW_CHANGE: return "view-change";
+    case STATUS_RECOVERING: return "recovering";
+    case STATUS_TRANSFER: return "transfer";
+    case STATUS_DIVERGED: return "diverged";
+    default: return "?";
+    }
+}
+
+static const char *detail(const struct proto_status *st, const char *key)
+{
+    for (uint32_t i = 0; i < st->detail.n; i++)
+        if (strcmp(st->detail.v[i].key.p, key) == 0)
+            return st->detail.v[i].val.p;
+    return NULL;
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static int cmd_status(const struct replica_addr *v, size_t n, bool json, int timeout_ms)
+{
+    uint64_t cluster = addr_cluster_id(v, n);
+    struct reply *r = calloc(n, sizeof *r);
+    uint64_t view = 0, primary_op = 0;
+    int primary = -1, up = 0;
+    char idstr[ADDR_ID_STR_MAX];
+
+    if (!r)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        probe(&v[i], cluster, timeout_ms, &r[i]);
+        if (r[i].up) {
+            up++;
+            if (r[i].st.view > view)
+                view = r[i].st.view;
+        }
+    }
+    /* the primary: the replica that says so in the highest view, in normal status */
+    for (size_t i = 0; i < n; i++) {
+        const char *role = r[i].up ? detail(&r[i].st, "role") : NULL;
+        if (r[i].up && r[i].st.view == view && r[i].st.status == STATUS_NORMAL && role &&
+            strcmp(role, "primary") == 0) {
+            primary = (int)i;
+            primary_op = r[i].st.op;
+        }
+    }
+    addr_cluster_id_format(cluster, idstr);
+    if (json) {
+        printf("{\"cluster\":\"%s\",\"replicas\":%zu,\"up\":%d,\"view\":%llu,\"primary\":%d,"
+               "\"members\":[", idstr, n, up, (unsigned long long)view, primary);
+        for (size_t i = 0; i < n; i++) {
+            char a[ADDR_STR_MAX];
+            addr_format(&v[i], a, sizeof a);
+            printf("%s{\"index\":%zu,\"address\":", i ? "," : "", i);
+            json_str(a);
+            printf(",\"up\":%s", r[i].up ? "true" : "false");
+            if (!r[i].up) {
+                printf(",\"error\":");
+                json_str(r[i].error);
+                printf("}");
+                continue;
+            }
+            printf(",\"role\":");
+            json_str(detail(&r[i].st, "role") ? detail(&r[i].st, "role") : "?");
+            printf(",\"status\":\"%s\",\"view\":%llu,\"op\":%llu,\"commit\":%llu,\"applied\":%llu,"
+                   "\"log_start\":%llu",
+                   status_name(r[i].st.status), (unsigned long long)r[i].st.view,
+                   (unsigned long long)r[i].st.op, (unsigned long long)r[i].st.commit,
+                   (unsigned long long)r[i].st.applied, (unsigned long long)r[i].st.log_start);
+            if (primary >= 0)
+                printf(",\"lag\":%llu", (unsigned long long)(primary_op > r[i].st.applied
+                                                                 ? primary_op - r[i].st.applied
+                                                                 : 0));
+            printf(",\"detail\":{");
+            for (uint32_t k = 0; k < r[i].st.detail.n; k++) {
+                printf("%s", k ? "," : "");
+                json_str(r[i].st.detail.v[k].key.p);
+                putchar(':');
+                json_str(r[i].st.detail.v[k].val.p);
+            }
+            printf("}}");
+        }
+        printf("]}\n");
+    } else {
+        printf("cluster %s: %zu replicas, %d up, view %llu, ", idstr, n, up,
+               (unsigned long long)view);
+        if (primary >= 0) {
+            char a[ADDR_STR_MAX];
+            addr_format(&v[primary], a, sizeof a);
+            printf("primary %d (%s)\n", primary, a);
+        } else {
+            printf("NO PRIMARY\n");
+        }
+        printf("%-3s %-22s %-8s %-12s %10s %10s %10s %8s\n", "#", "address", "role", "status",
+               "L", "c", "a", "lag");
+        for (size_t i = 0; i < n; i++) {
+            char a[ADDR_STR_MAX];
+            addr_format(&v[i], a, sizeof a);
+            if (!r[i].up) {
+                printf("%-3zu %-22s %-8s %s\n", i, a, "-", r[i].error);
+                continue;
+            }
+            const char *role = detail(&r[i].st, "role");
+            char lag[24] = "-";
+            if (primary >= 0)
+                snprintf(lag, sizeof lag, "%llu",
+                         (unsigned long long)(primary_op > r[i].st.applied
+                                                  ? primary_op - r[i].st.applied
+                                                  : 0));
+            printf("%-3zu %-22s %-8s %-12s %10llu %10llu %10llu %8s\n", i, a,
+                   role && r[i].st.view == view ? role : "backup", status_name(r[i].st.status),
+                   (unsigned long long)r[i].st.op, (unsigned long long)r[i].st.commit,
+                   (unsigned long long)r[i].st.applied, lag);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (r[i].up) {
+            struct proto_msg m = {.type = MSG_STATUS};
+            m.u.status = r[i].st;
+            proto_msg_free(&m);
+        }
+    free(r);
+    return primary >= 0 ? 0 : 3;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: recallctl [OPTIONS] status [--json]\n"
+               "Look at a Recall cluster.\n\n"
+               "Where the cluster is (one of):\n"
+               "  -r, --replicas LIST    host:port,host:port,... (same order as everywhere)\n"
+               "  -c, --config FILE      read replicas from a recalld.conf\n"
+               "      --conn STRING      read replicas from a connection string\n"
+               "  (default: $RECALL_REPLICAS)\n\n"
+               "  -t, --timeout MS       per-replica timeout (default 2000)\n"
+               "  -h, --help\n\n"
+               "Commands:\n"
+               "  status [--json]        view, primary, and per replica state, L/c/a and lag\n"
+               "Exit status of status: 0 with a primary, 3 without one, 1 on errors.\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"replicas", required_argument, NULL, 'r'}, {"config", required_argument, NULL, 'c'},
+        {"conn", required_argument, NULL, 1},      {"timeout", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    const char *list = getenv("RECALL_REPLICAS"), *config = NULL, *conn = NULL, *cmd;
+    struct replica_addr v[ADDR_MAX_REPLICAS];
+    size_t n = 0;
+    bool json = false;
+    int timeout_ms = 2000, opt, rc = 1;
+    struct err e;
+    struct cfg cfg;
+    struct connstr cs;
+    char *owned = NULL;
+
+    while ((opt = getopt_long(argc, argv, "r:c:t:jh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'r': list = optarg; break;
+        case 'c': config = optarg; break;
+        case 1: conn = optarg; break;
+        case 't': timeout_ms = atoi(optarg); break;
+        case 'j': json = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    cmd = argv[optind++];
+    while (optind < argc) {
+        if (strcmp(argv[optind], "--json") == 0)
+            json = true;
+        else {
+            fprintf(stderr, "recallctl: unexpected argument '%s'\n", argv[optind]);
+            return 2;
+        }
+        optind++;
+    }
+    if (timeout_ms <= 0)
+        timeout_ms = 2000;
+    cfg_init_defaults(&cfg);
+    if (config) {
+        if (cfg_load_file(&cfg, config, &e) < 0) {
+            fprintf(stderr, "recallctl: %s\n", e.msg);
+            goto out;
+        }
+        memcpy(v, cfg.replicas, sizeof v);
+        n = cfg.nreplicas;
+    } else if (conn) {
+        if (connstr_parse(conn, strlen(conn), &cs, &e) < 0) {
+            fprintf(stderr, "recallctl: %s\n", e.msg);
+            goto out;
+        }
+        const char *rl = connstr_get(&cs, "replicas");
+        owned = rl ? strdup(rl) : NULL;
+        connstr_free(&cs);
+        list = owned;
+        if (!list) {
+            fprintf(stderr, "recallctl: the connection string has no replicas= key\n");
+            goto out;
+        }
+    }
+    if (!n) {
+        if (!list) {
+            fprintf(stderr, "recallctl: where is the cluster? Give --replicas, --config or "
+                            "--conn (or set RECALL_REPLICAS)\n");
+            goto out;
+        }
+        if (addr_parse_list(list, v, &n, &e) < 0) {
+            fprintf(stderr, "recallctl: %s\n", e.msg);
+            goto out;
+        }
+    }
+    if (strcmp(cmd, "status") == 0) {
+        rc = cmd_status(v, n, json, timeout_ms);
+    } else {
+        fprintf(stderr, "recallctl: unknown command '%s'\n", cmd);
+        usage(stderr);
+        rc = 2;
+    }
+out:
+    free(owned);
+    cfg_free(&cfg);
+    return rc;
+}
