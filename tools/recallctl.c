@@ -402,7 +402,7 @@ int main(int argc, char **argv)
         memcpy(v, cfg.replicas, sizeof v);
         n = cfg.nreplicas;
     } else if (conn) {
-        if (connstr_parse(conn, strlen(conn), &cs, &e) < 0) {
+        if (connstr_parse(&cs, conn, strlen(conn), &e) < 0) {
             fprintf(stderr, "recallctl: %s\n", e.msg);
             goto out;
         }
