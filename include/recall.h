@@ -40,6 +40,9 @@ extern "C" {
 typedef struct recall_conn recall_conn;
 typedef struct recall_stmt recall_stmt;
 
+/* A length meaning "NUL-terminated" (recall_prepare, recall_bind_text). */
+#define RECALL_NTS ((size_t)-1)
+
 /* Return codes. */
 #define RECALL_OK 0
 #define RECALL_ROW 1     /* recall_fetch: a row is available */
@@ -122,6 +125,10 @@ RECALL_API int recall_set_isolation(recall_conn *conn, enum recall_isolation iso
 RECALL_API int recall_set_consistency(recall_conn *conn, enum recall_consistency c);
 /* Timeouts in milliseconds; 0 = none. */
 RECALL_API int recall_set_request_timeout(recall_conn *conn, unsigned ms);
+/* Rows per chunk asked of the replica when streaming a result set (0, the
+ * default: the replica's own default).  Also connection-string key
+ * fetch_rows. */
+RECALL_API int recall_set_fetch_rows(recall_conn *conn, unsigned rows);
 /* Abort the call running on conn from another thread (it fails with
  * RECALL_E_CANCELED, SQLSTATE HY008).  Safe to call at any time. */
 RECALL_API void recall_cancel(recall_conn *conn);
@@ -177,7 +184,22 @@ RECALL_API unsigned recall_column_flags(recall_stmt *stmt, int col);
 RECALL_API uint64_t recall_column_length(recall_stmt *stmt, int col);
 RECALL_API unsigned recall_column_decimals(recall_stmt *stmt, int col);
 
-/* Cells of the current row (0-based columns). */
+/* Cells of the current row (0-based columns).  A column out of range, or
+ * no current row, reads as SQL NULL.  Conversions:
+ *  - int64/uint64 of a double truncate toward zero; of an out-of-range
+ *    number saturate (INT64_MIN/INT64_MAX, 0/UINT64_MAX); NaN gives 0;
+ *  - int64/uint64/double of text or binary read it like MySQL reads a
+ *    string in numeric context: leading blanks, then the longest prefix
+ *    that is a decimal number ("12abc" is 12, "1.5e3" is 1500, "0x10" is
+ *    0); no number at all gives 0;
+ *  - text of an integer is its decimal form; of a double the shortest of
+ *    %.15g/%.16g/%.17g that reads back exactly ("inf", "-inf", "nan");
+ *    numbers are always formatted in the C locale;
+ *  - blob of a number is its text form; text of a blob is its bytes;
+ *  - SQL NULL: 0, 0.0, and NULL with *len = 0.
+ * The pointers returned stay valid until the next fetch, execute, reset or
+ * free of the statement.  Text and blob values are NUL-terminated (the NUL
+ * is not counted in *len; binary values may contain NULs). */
 RECALL_API enum recall_value recall_value_type(recall_stmt *stmt, int col);
 RECALL_API int recall_value_is_null(recall_stmt *stmt, int col);
 RECALL_API int64_t recall_value_int64(recall_stmt *stmt, int col);
