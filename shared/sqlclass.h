@@ -53,11 +53,22 @@ struct sql_info {
     enum sql_isolation isolation; /* SET_TRANSACTION / BEGIN: requested level or NONE */
     bool read_only;           /* BEGIN/START TRANSACTION READ ONLY, SET TRANSACTION READ ONLY */
     bool multi;               /* more than one statement in the text */
-    int nparams;              /* `?` placeholders outside quotes and comments */
+    int nparams;              /* `?` placeholders outside quotes and comments
+                               * (SQLite: the highest ?/?NNN number; named
+                               * :x @x $x parameters are not counted) */
     /* Non-NULL when Recall refuses the statement (kind SQL_REFUSED, or a
      * refused construct inside a write/DDL): a static sentence that says why
-     * and what to do instead. */
+     * and what to do instead.  Always check it: for WRITE, DDL and
+     * SET_TRANSACTION (isolation below REPEATABLE READ) the kind is kept and
+     * only `refusal` says no; every other refused statement is SQL_REFUSED. */
     const char *refusal;
+    /* Added after the first version of this contract: */
+    bool read_write;          /* READ WRITE given explicitly (BEGIN/START
+                               * TRANSACTION, SET TRANSACTION, transaction_read_only=0) */
+    bool session_scope;       /* SET_TRANSACTION: lasts for the session (SET SESSION
+                               * TRANSACTION, SET [SESSION] transaction_isolation=...)
+                               * rather than the next transaction only (SET
+                               * TRANSACTION, SET @@transaction_isolation=...) */
 };
 
 /* Classify sql[0..len).  Always fills *out; returns out->kind. */
@@ -66,5 +77,9 @@ enum sql_kind sqlclass(const char *sql, size_t len, enum sql_dialect dialect,
 
 /* Name of a kind ("READ", "WRITE", ...). */
 const char *sqlclass_kind_name(enum sql_kind kind);
+
+/* For tests: 0 if the internal keyword table is consistent (sorted, every
+ * keyword found by lookup), -1 otherwise. */
+int sqlclass_selfcheck(void);
 
 #endif
