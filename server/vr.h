@@ -14,7 +14,11 @@
  * executes the next effect, because later SENDs rely on them.  APPEND is
  * asynchronous: the caller writes the entry and later reports durability with
  * vr_durable(); nothing that depends on the entry being durable is emitted
- * before that.
+ * before that.  After executing TRUNCATE(op) the caller must not report
+ * durability above op for appends issued before it (a WAL that truncates a
+ * write still in flight discards it).  An APPEND still queued when its op is
+ * truncated is withdrawn from the queue, so when the caller pops APPEND(op),
+ * vr_entry(op) is the entry to write.
  *
  * Protocol (DESIGN.md section 4, VR Revisited with durable state):
  *  - normal case: primary appends, sends PREPARE(v, commit, prev_view, seq,
@@ -34,6 +38,9 @@
  *    persisted commit number until then.
  *  - exactly-once: an in-memory client table (client id -> latest request
  *    and its op) is rebuilt from the log as entries are loaded.
+ *
+ * Allocation failure inside the core aborts the process (a step of the state
+ * machine cannot be half emitted); every protocol-level problem is an error.
  *
  * Ownership: messages passed to vr_receive stay the caller's.  Messages in
  * effects are owned by the effect and freed by vr_effect_free().  Entry
@@ -82,7 +89,8 @@ enum vr_effect_type {
     VR_EFF_TRUNCATE,      /* remove log entries above `op`, durably, now */
     VR_EFF_APPEND,        /* append entry `op` (vr_entry(op)) to the log */
     VR_EFF_COMMIT,        /* commit number is now `op`: apply in order up to it */
-    VR_EFF_ROLE,          /* status/view/primary changed (see vr_status() etc.) */
+    VR_EFF_ROLE,          /* status/view/primary or vr_ready() changed (see
+                             vr_status() etc.) */
     VR_EFF_READ_INDEX,    /* ReadIndex `token` finished; `ok` says confirmed */
     VR_EFF_NEED_TRANSFER  /* the entries from `op` are gone from every reachable
                              log: a state transfer is needed */
@@ -108,7 +116,8 @@ struct vr *vr_new(const struct vr_config *cfg, const struct vr_persist *st,
 void vr_free(struct vr *vr);
 
 /* Declare that the log starts after `op` (entries <= op were dropped, all
- * committed), with view tag `view` for op.  Call before vr_load(). */
+ * committed), with view tag `view` for op (0 if unknown: the tag of a
+ * committed entry is never needed).  Call before vr_load(). */
 void vr_set_log_base(struct vr *vr, uint64_t op, uint64_t view);
 /* Load the next durable entry from the log (op = last loaded + 1). */
 int vr_load(struct vr *vr, const struct proto_entry *entry, struct err *e);
@@ -146,7 +155,10 @@ uint64_t vr_client_last(const struct vr *vr, const struct proto_id *client,
 /* Start a ReadIndex round (primary only): a heartbeat is sent now, and a
  * VR_EFF_READ_INDEX effect with this token follows once f backups of this
  * view answered it (ok) or the view changed / timed out (not ok).  Returns
- * 0 if not primary in normal status. */
+ * 0 if not primary in normal status.  The caller records vr_op() (not the
+ * commit number: a client may already count an entry above it as committed)
+ * when it starts the round and, once confirmed, reads after applied >= that
+ * op. */
 uint64_t vr_read_index(struct vr *vr);
 
 /* Log retention: entries below `op` may be forgotten (op <= applied). */
@@ -157,6 +169,10 @@ void vr_reset_log(struct vr *vr, uint64_t op);
 /* A replica that must not become primary (diverged, transferring, donating)
  * declines: it does not start a view as primary and does not vote. */
 void vr_set_declining(struct vr *vr, bool declining);
+/* A primary that must stop leading (its backend COMMIT failed, or it is the
+ * odd one out in a divergence) starts a view change to the next view.  No-op
+ * on a backup.  [added by the VR core] */
+void vr_step_down(struct vr *vr);
 
 /* ---- outputs ---- */
 
@@ -176,6 +192,8 @@ uint64_t vr_op(const struct vr *vr);             /* L: last op in the log */
 uint64_t vr_commit(const struct vr *vr);         /* c */
 uint64_t vr_applied_op(const struct vr *vr);     /* a as reported */
 uint64_t vr_log_start(const struct vr *vr);      /* first op still in memory */
+uint64_t vr_durable_op(const struct vr *vr);     /* highest op reported durable
+                                                    [added by the VR core] */
 /* Entry `op`, or NULL if not in the log (below start or above L). */
 const struct proto_entry *vr_entry(const struct vr *vr, uint64_t op);
 /* What the state file should hold now. */
