@@ -147,6 +147,20 @@ static void drop_result(struct recall_conn *c, uint32_t li, uint64_t gen, struct
     proto_msg_free(m);
 }
 
+/* A replica that left a read unanswered for the whole request timeout is
+ * treated as down (it may be hung, or stuck halfway through a frame); the
+ * session it held is dropped with the socket, and the link reconnects with
+ * backoff. */
+static void drop_silent(struct recall_conn *c, uint32_t li, uint64_t gen)
+{
+    struct err e;
+    if (!net_ready(c, li) || c->links[li].gen != gen)
+        return;
+    err_set(&e, ERR_TIMEOUT, "replica %u (%s): no answer to a read within the request timeout",
+            li, c->links[li].name);
+    net_link_down(c, li, &e);
+}
+
 static bool is_retryable_at_primary(const struct proto_error *m)
 {
     return m->code == ERR_NOT_PRIMARY || m->code == ERR_NOT_READY;
@@ -918,12 +932,16 @@ new_attempt:
         net_next(c, deadline, true, &ev);
         switch (ev.kind) {
         case NET_TIMEOUT:
-        case NET_CANCELED:
+        case NET_CANCELED: {
+            bool x_silent = res.type != MSG_RESULT && !err_pending;
             read_discard(c, (uint32_t)x, xgen, job, &res, areq);
             if (ev.kind == NET_CANCELED)
                 return err_set(e, ERR_CANCELED, "canceled");
+            if (x_silent)
+                drop_silent(c, (uint32_t)x, xgen);
             return err_set(e, ERR_TIMEOUT, "request timeout expired before a majority of replicas "
                            "confirmed the read");
+        }
         case NET_UP:
             if (send_probe(c, ev.li, preq) == 0)
                 st[ev.li].gone = false;
@@ -1028,6 +1046,8 @@ static int read_simple(struct recall_conn *c, const struct read_job *job, uint64
         if (e->code == ERR_TIMEOUT || e->code == ERR_CANCELED) {
             memset(&res, 0, sizeof res);
             read_discard(c, (uint32_t)x, gen, job, &res, areq);
+            if (e->code == ERR_TIMEOUT)
+                drop_silent(c, (uint32_t)x, gen);
             return -1;
         }
         if (e->code == ERR_CONN_LOST || e->code == ERR_NOT_READY || e->code == ERR_NOT_PRIMARY) {
