@@ -1121,7 +1121,7 @@ static void decide_ddl(const struct scan *sc, int k, int w, struct sql_info *out
     if (mysql && !definer && !sc->soname &&
         ((w == KW_CREATE && KW_IN(sc->obj_kw, KW_VIEW, KW_PROCEDURE, KW_FUNCTION,
                                   KW_TRIGGER, KW_EVENT, KW_PACKAGE)) ||
-         (w == KW_ALTER && sc->obj_kw == KW_VIEW)))
+         (w == KW_ALTER && (sc->obj_kw == KW_VIEW || sc->obj_kw == KW_EVENT))))
         out->refusal = R_DEFINER;
 }
 

@@ -424,6 +424,9 @@ START_TEST(test_refusals)
     expect_refused("CREATE EVENT e ON SCHEDULE EVERY 1 HOUR DO DELETE FROM t", MY, SQL_DDL,
                    "DEFINER");
     expect_refused("ALTER VIEW v AS SELECT 2", MY, SQL_DDL, "DEFINER");
+    /* ALTER EVENT makes whoever runs it the definer unless DEFINER is given. */
+    expect_refused("ALTER EVENT e ON SCHEDULE EVERY 2 HOUR", MY, SQL_DDL, "DEFINER");
+    expect("ALTER DEFINER = u@h EVENT e DISABLE", MY, SQL_DDL, false);
     expect_refused("CREATE DEFINER=u@h TRIGGER tr BEFORE INSERT ON t FOR EACH ROW "
                    "SET NEW.a = @counter", MY, SQL_DDL, "@name");
     expect_refused("PREPARE s FROM 'DELETE FROM t'", MY, SQL_REFUSED, "PREPARE");
