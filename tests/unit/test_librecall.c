@@ -827,6 +827,24 @@ START_TEST(test_values_and_errors)
     ck_assert_int_eq(recall_stmt_errcode(s), RECALL_E_STATE);
     recall_stmt_free(s);
 
+    /* An error from a replica counts only once the replica is known to be
+     * recent enough: here X could be behind a write made elsewhere, so the
+     * read is repeated with a fence before the error is returned. */
+    {
+        recall_conn *w = connect_ok(f, NULL);
+        int a, b;
+        exec_ok(w, "INSERT INTO t VALUES (1)");
+        recall_close(w);
+        fake_clear_log(f);
+        ck_assert_int_eq(recall_exec(c, "SELECT err"), RECALL_ERROR);
+        ck_assert_str_eq(recall_sqlstate(c), "42S02");
+        a = find_rec(f, MSG_EXEC, PROTO_EXEC_READ, 0);
+        b = find_rec(f, MSG_EXEC, PROTO_EXEC_READ, 1);
+        ck_assert_int_ge(b, 0);
+        ck_assert_uint_eq(f->log[a].fence, 0);
+        ck_assert_uint_eq(f->log[b].fence, 1);
+    }
+
     /* Refused statements never leave the client. */
     fake_clear_log(f);
     ck_assert_int_eq(recall_exec(c, "LOAD DATA INFILE '/etc/passwd' INTO TABLE t"), RECALL_ERROR);
