@@ -2242,6 +2242,12 @@ static int classify(const char *sql, uint32_t len, bool read, struct err *e)
                        "pass large values as parameters",
                        len, SQ_MAX_SQL);
     sqlclass(sql, len, SQL_DIALECT_SQLITE, &info);
+    if (info.kind == SQL_OTHER) {
+        /* SQLite has no USE; clients and drivers send it anyway */
+        struct sql_info my;
+        if (sqlclass(sql, len, SQL_DIALECT_MYSQL, &my) == SQL_USE && !my.multi)
+            info = my;
+    }
     if (info.kind == SQL_EMPTY)
         return err_set(e, ERR_INVALID, "empty statement");
     if ((name = txn_kind_name(info.kind)))
