@@ -1166,14 +1166,15 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Poll (1 ms steps, at most ms) until *st has reached at least `want`. */
 static bool wait_state(atomic_int *st, int want, int ms)
 {
     for (int i = 0; i < ms; i++) {
-        if (atomic_load(st) == want)
+        if (atomic_load(st) >= want)
             return true;
         usleep(1000);
     }
-    return atomic_load(st) == want;
+    return atomic_load(st) >= want;
 }
 
 START_TEST(sqlite_second_writer_waits_for_first_commit)
@@ -1212,6 +1213,100 @@ START_TEST(sqlite_second_writer_waits_for_first_commit)
     plog_free(&l2);
     backend_session_close(s1);
     backend_session_close(s2);
+    backend_close(be);
+}
+END_TEST
+
+/* A transaction that has read holds a snapshot, so SQLite cannot use its
+ * busy handler when it starts writing: the backend waits itself, and goes
+ * on when the other writer rolls back (its snapshot is still current). */
+START_TEST(sqlite_writer_after_reads_waits_then_proceeds)
+{
+    struct backend *be = open_db("upgrade.db", NULL);
+    struct backend_session *s1 = sess(be), *s2 = sess(be);
+    struct plog l, l2;
+    struct writer w;
+    struct err e;
+    pthread_t th;
+
+    plog_init(&l);
+    plog_init(&l2);
+    ddl(&l, s1, "CREATE TABLE t (v TEXT)");
+    begin(s2);
+    tx(&l2, s2, "SELECT count(*) FROM t", NULL);
+    begin(s1);
+    tx(&l, s1, "INSERT INTO t VALUES ('undone')", NULL);
+    memset(&w, 0, sizeof w);
+    w.s = s2;
+    w.l = &l2;
+    w.sql = "INSERT INTO t VALUES ('kept')";
+    ck_assert_int_eq(pthread_create(&th, NULL, writer_main, &w), 0);
+    ck_assert(wait_state(&w.state, 1, 5000));
+    ck_assert(!wait_state(&w.state, 2, 300));
+    ck_assert_int_eq(backend_rollback(s1, &e), 0);
+    proto_list_stmt_resize(&l.open, 0);
+    ck_assert_msg(wait_state(&w.state, 2, 5000), "the waiting writer did not proceed");
+    pthread_join(th, NULL);
+    ck_assert_msg(w.rc == 0, "waiting writer: %s", w.e.msg);
+    l2.op = l.op;
+    commit(&l2, s2);
+    {
+        char *all = query_text(s1, "SELECT group_concat(v) FROM t");
+        ck_assert_str_eq(all, "kept");
+        free(all);
+    }
+    plog_free(&l);
+    plog_free(&l2);
+    backend_session_close(s1);
+    backend_session_close(s2);
+    backend_close(be);
+}
+END_TEST
+
+/* quiesce does not wait out a writer's lock wait: the waiting call ends
+ * at once with a clear error */
+START_TEST(sqlite_quiesce_wakes_a_waiting_writer)
+{
+    struct backend *be = open_db("qw.db", NULL);
+    struct backend_session *s1 = sess(be), *s2 = sess(be), *s3;
+    struct timespec t0, t1;
+    struct plog l, l2;
+    struct writer w;
+    struct err e;
+    pthread_t th;
+    long ms;
+
+    plog_init(&l);
+    plog_init(&l2);
+    ddl(&l, s1, "CREATE TABLE t (v TEXT)");
+    begin(s1);
+    tx(&l, s1, "INSERT INTO t VALUES ('a')", NULL);
+    begin(s2);
+    memset(&w, 0, sizeof w);
+    w.s = s2;
+    w.l = &l2;
+    w.sql = "INSERT INTO t VALUES ('b')";
+    ck_assert_int_eq(pthread_create(&th, NULL, writer_main, &w), 0);
+    ck_assert(wait_state(&w.state, 1, 5000));
+    ck_assert(!wait_state(&w.state, 2, 100));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_msg(backend_quiesce(be, &e) == 0, "%s", e.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    ck_assert_int_lt(ms, 3000); /* far below the 10 s busy timeout */
+    pthread_join(th, NULL);
+    ck_assert_int_eq(w.rc, -1);
+    ck_assert_int_eq(w.e.code, ERR_CONN_LOST);
+    ck_assert_msg(contains(w.e.msg, "quiesced"), "%s", w.e.msg);
+    ck_assert_int_eq(backend_resume(be, &e), 0);
+    s3 = sess(be);
+    ck_assert_int_eq(query_int(s3, "SELECT count(*) FROM t"), 0);
+    proto_list_stmt_resize(&l.open, 0);
+    plog_free(&l);
+    plog_free(&l2);
+    backend_session_close(s1);
+    backend_session_close(s2);
+    backend_session_close(s3);
     backend_close(be);
 }
 END_TEST
@@ -1652,6 +1747,8 @@ static Suite *backend_sqlite_suite(void)
     tcase_add_test(tc, sqlite_returning_rows_of_a_write);
     tcase_add_test(tc, sqlite_second_writer_waits_for_first_commit);
     tcase_add_test(tc, sqlite_lock_wait_timeout_and_serialization_failure);
+    tcase_add_test(tc, sqlite_writer_after_reads_waits_then_proceeds);
+    tcase_add_test(tc, sqlite_quiesce_wakes_a_waiting_writer);
     tcase_add_test(tc, sqlite_ddl_exec_and_apply);
     tcase_add_test(tc, sqlite_checksum_equal_data_equal_sums);
     tcase_add_test(tc, sqlite_auth_from_dsn);
