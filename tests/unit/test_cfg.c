@@ -171,6 +171,43 @@ START_TEST(test_values)
 }
 END_TEST
 
+/* The ranges docs/CONFIG.md promises, key by key. */
+START_TEST(test_ranges)
+{
+    static const struct { const char *key, *min, *max, *below, *above; } r[] = {
+        {"heartbeat_ms", "1", "60000", "0", "60001"},
+        {"view_change_timeout_ms", "3", "600000", "2", "600001"},
+        {"max_clients", "1", "100000", "0", "100001"},
+        {"ddl_wait_ms", "0", "3600000", NULL, "3600001"},
+        {"read_fence_timeout_ms", "1", "600000", "0", "600001"},
+        {"read_lock_wait_timeout", "1", "31536000", "0", "31536001"},
+        {"client_expiry", "60", "315360000", "59", "315360001"},
+        {"backend_timeout", "1", "3600", "0", "3601"},
+        {"start_timeout", "1", "86400", "0", "86401"},
+        {"max_frame", "4096", "1G", "4095", "1073741825"},
+        {"max_entry", "1K", "1G", "1023", "1073741825"},
+        {"debug", "0", "3", NULL, "4"},
+    };
+    struct cfg c;
+    struct err e;
+    cfg_init_defaults(&c);
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        ck_assert_msg(cfg_set(&c, r[i].key, r[i].min, "t", &e) == 0, "%s", e.msg);
+        ck_assert_msg(cfg_set(&c, r[i].key, r[i].max, "t", &e) == 0, "%s", e.msg);
+        if (r[i].below)
+            ck_assert_msg(cfg_set(&c, r[i].key, r[i].below, "t", &e) == -1, "%s=%s accepted",
+                          r[i].key, r[i].below);
+        ck_assert_msg(cfg_set(&c, r[i].key, r[i].above, "t", &e) == -1, "%s=%s accepted",
+                      r[i].key, r[i].above);
+        ck_assert_ptr_nonnull(strstr(e.msg, r[i].key));
+    }
+    for (int k = 0; k < CFG_KEY__COUNT; k++) /* every key has a name the parser knows */
+        ck_assert_int_eq(cfg_set(&c, cfg_key_name((enum cfg_key)k), "", "t", &e) == 0 ||
+                             strstr(e.msg, "missing value") != NULL, 1);
+    cfg_free(&c);
+}
+END_TEST
+
 START_TEST(test_overrides)
 {
     struct cfg c;
@@ -402,6 +439,27 @@ START_TEST(test_load_file)
 }
 END_TEST
 
+/* docs/CONFIG.md documents every key (a row "| `key` |" in a table). */
+START_TEST(test_docs_cover_every_key)
+{
+    const char *top = getenv("top_srcdir");
+    char path[1024], needle[80];
+    if (!top)
+        top = RECALL_TOP_SRCDIR;
+    snprintf(path, sizeof path, "%s/docs/CONFIG.md", top);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    static char doc[256 * 1024];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    doc[n] = '\0';
+    fclose(f);
+    for (int k = 0; k < CFG_KEY__COUNT; k++) {
+        snprintf(needle, sizeof needle, "| `%s` |", cfg_key_name((enum cfg_key)k));
+        ck_assert_msg(strstr(doc, needle), "docs/CONFIG.md has no row for %s", needle);
+    }
+}
+END_TEST
+
 START_TEST(test_random_garbage)
 {
     uint64_t seed = testhelp_seed("cfg random garbage");
@@ -448,11 +506,13 @@ static Suite *suite(void)
     tcase_add_test(tc, test_design_example);
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_values);
+    tcase_add_test(tc, test_ranges);
     tcase_add_test(tc, test_overrides);
     tcase_add_test(tc, test_line_errors);
     tcase_add_test(tc, test_validate);
     tcase_add_test(tc, test_format_round_trip);
     tcase_add_test(tc, test_load_file);
+    tcase_add_test(tc, test_docs_cover_every_key);
     tcase_add_test(tc, test_random_garbage);
     suite_add_tcase(s, tc);
     return s;
