@@ -590,7 +590,7 @@ START_TEST(sqlite_fetch_streams_100k_rows_in_order)
     backend_fetch_close(s);
     backend_result_free(&r);
     ck_assert_int_eq(backend_read_end(s), 0);
-    free(cells.v);
+    p_free(&cells);
     backend_session_close(s);
     backend_close(be);
 }
