@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -37,6 +38,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -51,6 +53,8 @@
 /* How many payload bytes recovery may checksum while looking for a valid
  * record behind a damaged one (to tell a torn tail from corruption). */
 #define WAL_TAIL_SEARCH_BUDGET (256ull * 1024 * 1024)
+/* How many rounds in a row one wal_sync caller may lead. */
+#define WAL_LEAD_MAX_ROUNDS 8
 
 struct wal_seg {
     uint64_t first_op;
@@ -62,9 +66,11 @@ struct wal_seg {
 
 struct wal {
     pthread_mutex_t mu;   /* guards everything below except the atomics */
-    /* Group commit: callers covered by round r wait on round_cv[r & 1]; the
-     * callers who need the next round wait on the other one. */
-    pthread_cond_t round_cv[2];
+    /* Group commit: callers wait on the futex word round_seq with the bit of
+     * the round they need (bit r % 32); it is incremented at every round's
+     * end, which wakes that round's bit. */
+    atomic_uint round_seq;
+    atomic_uint wake_bits;  /* round bits whose callers still need waking */
     pthread_cond_t idle_cv; /* a sync finished (truncate/reset wait for it) */
     char *dir;              /* owned */
     int dir_fd;             /* owned; holds the flock */
@@ -82,7 +88,7 @@ struct wal {
     bool sync_running;      /* a leader is in fdatasync */
     uint64_t sync_round;    /* number of rounds started */
     uint64_t sync_target;   /* the running round covers ops <= sync_target */
-    unsigned next_waiters;  /* callers waiting for the round after it */
+    bool next_waiters;      /* callers wait for the round after it */
     unsigned idle_waiters;
 
     bool poisoned;
@@ -259,6 +265,24 @@ static void note(struct wal *w, const char *fmt, ...)
     fprintf(stderr, "recall: log %s: recovery: %s\n", w->dir, w->report + used);
 }
 
+static void futex_wait_bits(atomic_uint *word, unsigned seen, uint32_t bits)
+{
+    /* Returns on a wake, a signal, or at once if *word != seen. */
+    syscall(SYS_futex, (unsigned *)word, FUTEX_WAIT_BITSET_PRIVATE, seen, NULL,
+            NULL, bits);
+}
+
+static void futex_wake_bits(atomic_uint *word, int n, uint32_t bits)
+{
+    syscall(SYS_futex, (unsigned *)word, FUTEX_WAKE_BITSET_PRIVATE, n, NULL, NULL,
+            bits);
+}
+
+static uint32_t round_bit(uint64_t round)
+{
+    return UINT32_C(1) << (round & 31);
+}
+
 static int poisoned_err(struct wal *w, struct err *e)
 {
     return err_set(e, ERR_IO,
@@ -274,8 +298,8 @@ static int poison(struct wal *w, int err_no, const char *what, struct err *e)
                  strerror(err_no));
         w->poisoned = true;
         atomic_store(&w->a_poisoned, true);
-        pthread_cond_broadcast(&w->round_cv[0]);
-        pthread_cond_broadcast(&w->round_cv[1]);
+        atomic_fetch_add(&w->round_seq, 1);
+        futex_wake_bits(&w->round_seq, INT_MAX, UINT32_MAX);
         pthread_cond_broadcast(&w->idle_cv);
     }
     return poisoned_err(w, e);
@@ -559,14 +583,60 @@ int wal_append_next(struct wal *w, const void *data, uint32_t len, uint64_t *op,
 
 /* ------------------------------------------------------------ group commit */
 
+/* End of `round`: wake the next leader (if asked) and the callers the round
+ * covered.  Waking a few dozen threads costs the waker tens of microseconds,
+ * so only one covered caller is woken here; it (or whoever leaves wal_sync
+ * first) wakes the rest from wake_bits, on another CPU, while the leader
+ * goes on.  round_seq changes before any wake, so a caller between its
+ * unlock and its futex wait does not sleep through the end of its round. */
+static void round_end_wake(struct wal *w, uint64_t round, bool wake_leader)
+{
+    atomic_fetch_or(&w->wake_bits, round_bit(round));
+    atomic_fetch_add(&w->round_seq, 1);
+    if (wake_leader)
+        futex_wake_bits(&w->round_seq, 1, round_bit(round + 1));
+    futex_wake_bits(&w->round_seq, 1, round_bit(round));
+}
+
+/* Called by every caller woken in wal_sync. */
+static void round_wake_rest(struct wal *w)
+{
+    uint32_t bits = atomic_exchange(&w->wake_bits, 0);
+    if (bits)
+        futex_wake_bits(&w->round_seq, INT_MAX, bits);
+}
+
+/* Start a round: it covers every op appended so far.  Called with mu held
+ * and no round running.  Returns a dup of the current segment's fd to
+ * fdatasync without the mutex (a rollover may close cur_fd meanwhile). */
+static int round_start_locked(struct wal *w, char name[WAL_NAME_LEN + 1],
+                              struct err *e)
+{
+    int fd;
+    assert(w->cur_fd >= 0 && !w->sync_running);
+    fd = dup(w->cur_fd);
+    if (fd < 0)
+        return err_set_errno(e, errno, "log %s: dup for fdatasync", w->dir);
+    seg_name(name, cur_seg(w)->first_op);
+    w->sync_running = true;
+    w->sync_round++;
+    w->sync_target = w->next_op - 1;
+    w->next_waiters = false;
+    return fd;
+}
+
 int wal_sync(struct wal *w, uint64_t op, struct err *e)
 {
-    uint64_t target, round;
     char name[WAL_NAME_LEN + 1];
-    int fd, en = 0;
+    int fd, en = 0, led = 0;
 
+    if (!atomic_load(&w->a_poisoned) && op <= atomic_load(&w->a_durable))
+        return 0;
     pthread_mutex_lock(&w->mu);
     for (;;) {
+        uint64_t wait_round;
+        unsigned seq;
+
         if (w->poisoned)
             goto fail_poisoned;
         if (op == 0 || op <= w->durable ||
@@ -581,59 +651,85 @@ int wal_sync(struct wal *w, uint64_t op, struct err *e)
         }
         if (!w->sync_running)
             break;
+        /* Follow: wait for the running round if it covers op, else for the
+         * next one.  The futex word changes at every round's end, so a wake
+         * between the unlock and the wait is not lost; a woken caller checks
+         * durability without the mutex. */
         if (op <= w->sync_target) {
-            pthread_cond_wait(&w->round_cv[w->sync_round & 1], &w->mu);
+            wait_round = w->sync_round;
         } else {
-            w->next_waiters++;
-            pthread_cond_wait(&w->round_cv[(w->sync_round + 1) & 1], &w->mu);
+            wait_round = w->sync_round + 1;
+            w->next_waiters = true;
         }
-    }
-
-    /* Lead a round: it covers every op appended so far. */
-    assert(w->cur_fd >= 0);
-    fd = dup(w->cur_fd);
-    if (fd < 0) {
-        en = errno;
-        err_set_errno(e, en, "log %s: dup for fdatasync", w->dir);
+        seq = atomic_load(&w->round_seq);
         pthread_mutex_unlock(&w->mu);
-        return -1;
+        futex_wait_bits(&w->round_seq, seq, round_bit(wait_round));
+        round_wake_rest(w);
+        if (atomic_load(&w->a_poisoned)) {
+            pthread_mutex_lock(&w->mu);
+            goto fail_poisoned;
+        }
+        if (op <= atomic_load(&w->a_durable))
+            return 0;
+        pthread_mutex_lock(&w->mu);
     }
-    seg_name(name, cur_seg(w)->first_op);
-    w->sync_running = true;
-    round = ++w->sync_round;
-    target = w->sync_target = w->next_op - 1;
-    w->next_waiters = 0;
-    pthread_mutex_unlock(&w->mu);
 
-    if (!fault_hit(FAULT_WAL_FSYNC, &en) && fdatasync(fd) < 0)
-        en = errno;
-    close(fd);
+    /* Lead.  After a round, while others wait for the next one, lead that
+     * too (a bounded number of times, so this caller is not kept forever):
+     * handing over to a sleeping thread would cost a wake-up's latency
+     * between two fdatasyncs. */
+    fd = round_start_locked(w, name, e);
+    if (fd < 0)
+        goto fail;
+    for (uint64_t covered = 0;;) {
+        uint64_t round = w->sync_round, target = w->sync_target;
+        bool again;
 
-    pthread_mutex_lock(&w->mu);
-    w->sync_running = false;
-    atomic_fetch_add(&w->a_syncs, 1);
-    if (w->idle_waiters)
-        pthread_cond_broadcast(&w->idle_cv);
-    if (en) {
-        char what[PATH_MAX + 32];
-        snprintf(what, sizeof what, "fdatasync of %s/%s", w->dir, name);
-        poison(w, en, what, e);
         pthread_mutex_unlock(&w->mu);
-        return -1;
+        if (covered)
+            round_end_wake(w, covered, false);
+        if (!fault_hit(FAULT_WAL_FSYNC, &en) && fdatasync(fd) < 0)
+            en = errno;
+        close(fd);
+
+        pthread_mutex_lock(&w->mu);
+        w->sync_running = false;
+        atomic_fetch_add(&w->a_syncs, 1);
+        if (en) {
+            char what[PATH_MAX + 32];
+            snprintf(what, sizeof what, "fdatasync of %s/%s", w->dir, name);
+            poison(w, en, what, e); /* wakes everyone */
+            if (w->idle_waiters)
+                pthread_cond_broadcast(&w->idle_cv);
+            goto fail;
+        }
+        /* truncate/reset wait for !sync_running, so nothing removed the
+         * ops this round covered while it ran. */
+        if (target > w->durable)
+            w->durable = target;
+        publish(w);
+        again = w->next_waiters && ++led < WAL_LEAD_MAX_ROUNDS && !w->idle_waiters;
+        if (again) {
+            fd = round_start_locked(w, name, e);
+            if (fd < 0)
+                again = false;
+        }
+        if (!again) {
+            bool next = w->next_waiters;
+            if (w->idle_waiters)
+                pthread_cond_broadcast(&w->idle_cv);
+            pthread_mutex_unlock(&w->mu);
+            round_end_wake(w, round, next);
+            return 0;
+        }
+        covered = round;
     }
-    /* truncate/reset wait for !sync_running, so nothing removed the ops
-     * this round covered while it ran. */
-    if (target > w->durable)
-        w->durable = target;
-    publish(w);
-    pthread_cond_broadcast(&w->round_cv[round & 1]);
-    if (w->next_waiters)
-        pthread_cond_signal(&w->round_cv[(round + 1) & 1]);
 done:
     pthread_mutex_unlock(&w->mu);
     return 0;
 fail_poisoned:
     poisoned_err(w, e);
+fail:
     pthread_mutex_unlock(&w->mu);
     return -1;
 }
@@ -1114,7 +1210,8 @@ static int recover(struct wal *w, struct err *e)
         }
         ops[n++] = op;
     }
-    qsort(ops, n, sizeof *ops, cmp_u64);
+    if (n > 1)
+        qsort(ops, n, sizeof *ops, cmp_u64);
     for (size_t i = 0; i < n; i++)
         if (recover_segment(w, ops[i], i + 1 == n, e) < 0)
             goto out;
@@ -1197,9 +1294,15 @@ int wal_open(const char *dir, const struct wal_options *opt, struct wal **out,
     w = calloc(1, sizeof *w);
     if (!w)
         return err_set(e, ERR_NOMEM, "log %s: out of memory", dir);
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->round_cv[0], NULL);
-    pthread_cond_init(&w->round_cv[1], NULL);
+    {
+        /* Appenders hold the mutex for one pwritev: spinning a little
+         * before sleeping beats a futex round trip. */
+        pthread_mutexattr_t attr;
+        pthread_mutexattr_init(&attr);
+        pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+        pthread_mutex_init(&w->mu, &attr);
+        pthread_mutexattr_destroy(&attr);
+    }
     pthread_cond_init(&w->idle_cv, NULL);
     w->dir_fd = w->cur_fd = w->rd_fd = -1;
     w->segment_bytes = opt && opt->segment_bytes ? opt->segment_bytes
@@ -1242,8 +1345,6 @@ void wal_close(struct wal *w)
         close(w->dir_fd); /* releases the flock */
     free(w->dir);
     pthread_cond_destroy(&w->idle_cv);
-    pthread_cond_destroy(&w->round_cv[1]);
-    pthread_cond_destroy(&w->round_cv[0]);
     pthread_mutex_destroy(&w->mu);
     free(w);
 }
