@@ -2177,7 +2177,7 @@ static struct sq_session *enter(struct backend_session *bs, struct err *e)
         pthread_mutex_unlock(&s->mu);
         err_set(e, ERR_CONN_LOST,
                 "this backend session was closed when the SQLite database was quiesced for a "
-                "state transfer; open a new session");
+                "state transfer (or closed); open a new session");
         return NULL;
     }
     return s;
