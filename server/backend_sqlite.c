@@ -1406,7 +1406,7 @@ static int exec_write(struct sq_session *s, sqlite3_stmt *st, const char *sql, u
         res->has_rows = true;
         s->ncols = (uint32_t)sqlite3_column_count(st);
         if (columns_fill(s, st, &res->columns, e) < 0)
-            return -1;
+            goto nomem;
     }
     return 0;
 nomem:
