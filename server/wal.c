@@ -45,6 +45,7 @@
 #include "crc32c.h"
 #include "fault.h"
 #include "frame.h"
+#include "logging.h"
 
 #define WAL_MAGIC "RECALLWL"
 #define WAL_VERSION 1u
@@ -262,7 +263,7 @@ static void note(struct wal *w, const char *fmt, ...)
     if (used < sizeof w->report)
         vsnprintf(w->report + used, sizeof w->report - used, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "recall: log %s: recovery: %s\n", w->dir, w->report + used);
+    log_warn("log %s: recovery: %s", w->dir, w->report + used);
 }
 
 static void futex_wait_bits(atomic_uint *word, unsigned seen, uint32_t bits)
@@ -283,6 +284,14 @@ static uint32_t round_bit(uint64_t round)
     return UINT32_C(1) << (round & 31);
 }
 
+/* Make every caller sleeping in wal_sync look again (after a truncation, a
+ * reset, a failure to lead): one of them may have to lead the next round. */
+static void wake_everyone(struct wal *w)
+{
+    atomic_fetch_add(&w->round_seq, 1);
+    futex_wake_bits(&w->round_seq, INT_MAX, UINT32_MAX);
+}
+
 static int poisoned_err(struct wal *w, struct err *e)
 {
     return err_set(e, ERR_IO,
@@ -298,8 +307,7 @@ static int poison(struct wal *w, int err_no, const char *what, struct err *e)
                  strerror(err_no));
         w->poisoned = true;
         atomic_store(&w->a_poisoned, true);
-        atomic_fetch_add(&w->round_seq, 1);
-        futex_wake_bits(&w->round_seq, INT_MAX, UINT32_MAX);
+        wake_everyone(w);
         pthread_cond_broadcast(&w->idle_cv);
     }
     return poisoned_err(w, e);
@@ -679,8 +687,11 @@ int wal_sync(struct wal *w, uint64_t op, struct err *e)
      * handing over to a sleeping thread would cost a wake-up's latency
      * between two fdatasyncs. */
     fd = round_start_locked(w, name, e);
-    if (fd < 0)
-        goto fail;
+    if (fd < 0) {
+        pthread_mutex_unlock(&w->mu);
+        wake_everyone(w);
+        return -1;
+    }
     for (uint64_t covered = 0;;) {
         uint64_t round = w->sync_round, target = w->sync_target;
         bool again;
@@ -710,9 +721,9 @@ int wal_sync(struct wal *w, uint64_t op, struct err *e)
         publish(w);
         again = w->next_waiters && ++led < WAL_LEAD_MAX_ROUNDS && !w->idle_waiters;
         if (again) {
-            fd = round_start_locked(w, name, e);
-            if (fd < 0)
-                again = false;
+            struct err ignored; /* a waiter woken below tries in turn */
+            fd = round_start_locked(w, name, &ignored);
+            again = fd >= 0;
         }
         if (!again) {
             bool next = w->next_waiters;
@@ -889,12 +900,14 @@ done_changed:
     publish(w);
 done:
     pthread_mutex_unlock(&w->mu);
+    wake_everyone(w); /* waiters for removed ops must look again */
     return 0;
 fail_poisoned:
     poisoned_err(w, e);
 fail:
     publish(w);
     pthread_mutex_unlock(&w->mu);
+    wake_everyone(w);
     return -1;
 }
 
@@ -954,12 +967,14 @@ int wal_reset(struct wal *w, uint64_t next_op, struct err *e)
         goto fail;
     publish(w);
     pthread_mutex_unlock(&w->mu);
+    wake_everyone(w);
     return 0;
 fail:
     if (w->nsegs == 0)
         w->next_op = 0;
     publish(w);
     pthread_mutex_unlock(&w->mu);
+    wake_everyone(w);
     return -1;
 }
 

@@ -104,8 +104,8 @@ bool wal_poisoned(const struct wal *w);
 uint64_t wal_sync_count(const struct wal *w);
 
 /* What recovery did in wal_open, for recalld's log ("" if the log was
- * clean): a torn tail cut, an incomplete new segment removed.  The text is
- * also written to stderr when it happens.  Valid until wal_close. */
+ * clean): a torn tail cut, an incomplete new segment removed.  Each event
+ * is also logged (log_warn) when it happens.  Valid until wal_close. */
 const char *wal_recovery_report(const struct wal *w);
 
 #endif

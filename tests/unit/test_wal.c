@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1157,6 +1158,128 @@ START_TEST(wal_group_commit_shares_fdatasyncs)
 }
 END_TEST
 
+START_TEST(wal_many_threads_no_lost_wakeups)
+{
+    /* Many more threads than CPUs and no artificial delay: exercises the
+     * leader hand-over and the delegated wake-ups; a lost wake-up hangs
+     * (the test case times out). */
+    enum { THREADS = 48, PER = 60 };
+    char *dir = testhelp_tmpdir("wal");
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    struct gc_arg args[THREADS];
+    pthread_t th[THREADS];
+    struct wal *w;
+
+    fault_reset();
+    w = open_ok(dir, 65536);
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (struct gc_arg){w, PER, 0, &mu};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, gc_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(args[i].failures, 0);
+    }
+    printf("# %d threads: %d syncs by %d wal_sync calls\n", THREADS,
+           (int)wal_sync_count(w), THREADS * PER);
+    ck_assert_uint_eq(wal_durable_op(w), THREADS * PER);
+    ck_assert_uint_lt(wal_sync_count(w), THREADS * PER);
+    check_range(w, 1, THREADS * PER, 7);
+    wal_close(w);
+    testhelp_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+struct trunc_arg {
+    struct wal *w;
+    pthread_mutex_t *mu;
+    atomic_bool *stop;
+    int bad;       /* unexpected errors */
+    int invalid;   /* syncs of ops a truncation removed */
+};
+
+static void *trunc_appender(void *p)
+{
+    struct trunc_arg *a = p;
+    while (!atomic_load(a->stop)) {
+        unsigned char buf[300];
+        uint64_t op;
+        uint32_t len;
+        struct err e;
+        pthread_mutex_lock(a->mu);
+        op = wal_next_op(a->w) ? wal_next_op(a->w) : 1;
+        len = payload(op, 7, buf);
+        if (wal_append(a->w, op, buf, len, &e) < 0)
+            a->bad++;
+        pthread_mutex_unlock(a->mu);
+        if (wal_sync(a->w, op, &e) < 0) {
+            if (e.code == ERR_INVALID)
+                a->invalid++;
+            else
+                a->bad++;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(wal_sync_races_truncate_and_reset)
+{
+    enum { THREADS = 6 };
+    char *dir = testhelp_tmpdir("wal");
+    pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    struct trunc_arg args[THREADS];
+    pthread_t th[THREADS];
+    atomic_bool stop = false;
+    uint64_t rng = 5, last;
+    struct wal *w;
+    struct err e;
+    int invalid = 0;
+
+    fault_reset();
+    fault_set_delay_us(FAULT_WAL_FSYNC, 300); /* let syncs overlap the cuts */
+    w = open_ok(dir, 4096);
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (struct trunc_arg){w, &mu, &stop, 0, 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, trunc_appender, &args[i]), 0);
+    }
+    for (int round = 0; round < 60; round++) {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+        pthread_mutex_lock(&mu);
+        last = wal_last_op(w);
+        if (round == 30) {
+            ck_assert_int_eq(wal_reset(w, last + 100, &e), 0);
+        } else if (last > wal_first_op(w) + 3) {
+            uint64_t keep = last - 1 - testhelp_rand(&rng) % 3;
+            if (wal_truncate_after(w, keep, &e) < 0)
+                ck_abort_msg("truncate: %s", e.msg);
+            ck_assert_uint_eq(wal_last_op(w), keep);
+        }
+        pthread_mutex_unlock(&mu);
+    }
+    atomic_store(&stop, true);
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(args[i].bad, 0);
+        invalid += args[i].invalid;
+    }
+    printf("# truncate race: %d syncs found their op removed\n", invalid);
+    last = wal_last_op(w);
+    ck_assert_uint_gt(last, 0);
+    sync_ok(w, last);
+    check_range(w, wal_first_op(w), last, 7);
+    wal_close(w);
+    fault_reset();
+    w = open_ok(dir, 4096);
+    ck_assert_uint_eq(wal_last_op(w), last);
+    check_range(w, wal_first_op(w), last, 7);
+    wal_close(w);
+    testhelp_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 struct slow_arg {
     struct wal *w;
     uint64_t op;
@@ -1399,6 +1522,8 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, wal_group_commit_shares_fdatasyncs);
     tcase_add_test(tc, wal_appends_are_not_blocked_by_a_running_sync);
+    tcase_add_test(tc, wal_many_threads_no_lost_wakeups);
+    tcase_add_test(tc, wal_sync_races_truncate_and_reset);
     tcase_add_test(tc, wal_crash_kill9_keeps_every_durable_op);
     suite_add_tcase(s, tc);
     return s;
