@@ -792,7 +792,10 @@ static void fmt_size(uint64_t v, char *out, size_t cap)
 static void put_str_value(struct buf *out, const char *s)
 {
     size_t n = strlen(s);
-    bool quote_it = n == 0 || s[0] == '"' || is_blank(s[0]) || is_blank(s[n - 1]);
+    /* Quote what the loader would read differently: a leading quote, '#'
+     * or blank, a trailing blank, or " #" anywhere (a comment). */
+    bool quote_it = n == 0 || s[0] == '"' || s[0] == '#' || is_blank(s[0]) ||
+                    is_blank(s[n - 1]);
     for (size_t i = 1; i < n && !quote_it; i++)
         if (s[i] == '#' && is_blank(s[i - 1]))
             quote_it = true;

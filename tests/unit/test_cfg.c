@@ -399,6 +399,29 @@ START_TEST(test_format_round_trip)
 }
 END_TEST
 
+/* Found by fuzz_text (corpus/text/regression-cfg-format-leading-hash): a
+ * value starting with '#' ("backend =#x", legal because the '#' follows no
+ * blank) was printed as "backend = #x", which reads back as a comment. */
+START_TEST(test_regression_format_leading_hash)
+{
+    struct cfg a, b;
+    struct err e;
+    struct buf out;
+    cfg_init_defaults(&a);
+    ck_assert_int_eq(load(&a, "replicas =b:2\nbackend =# \xb3" "1 #\xb3ic", &e), 0);
+    ck_assert_str_eq(a.backend, "# \xb3" "1");
+    buf_init(&out);
+    ck_assert_int_eq(cfg_format(&a, &out), 0);
+    cfg_init_defaults(&b);
+    ck_assert_msg(cfg_load_buffer(&b, "formatted", (char *)out.data, out.len, &e) == 0, "%s",
+                  e.msg);
+    ck_assert_str_eq(b.backend, a.backend);
+    buf_close(&out);
+    cfg_free(&a);
+    cfg_free(&b);
+}
+END_TEST
+
 START_TEST(test_load_file)
 {
     char *dir = testhelp_tmpdir("cfg");
@@ -511,6 +534,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_line_errors);
     tcase_add_test(tc, test_validate);
     tcase_add_test(tc, test_format_round_trip);
+    tcase_add_test(tc, test_regression_format_leading_hash);
     tcase_add_test(tc, test_load_file);
     tcase_add_test(tc, test_docs_cover_every_key);
     tcase_add_test(tc, test_random_garbage);
