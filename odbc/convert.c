@@ -303,8 +303,8 @@ static void trim(const char **s, size_t *n)
 }
 
 /* Parse a numeric literal ([+-]digits[.digits][(e|E)[+-]digits], blanks
- * around it ignored).  Returns 0 or -1 if s is not one, or its exponent is
- * absurd. */
+ * around it ignored).  Returns 0, -1 if s is not one, or -2 if it is one
+ * too large (or too close to zero) to hold. */
 static int dec_parse(const char *s, size_t n, struct dec *x)
 {
     size_t i = 0;
@@ -361,7 +361,7 @@ static int dec_parse(const char *s, size_t n, struct dec *x)
         return -1;
     dec_normalize(x);
     if (x->nd && (e + x->exp > DEC_MAXEXP || e + x->exp < -DEC_MAXEXP - DEC_MAXD))
-        return -1;
+        return -2;
     x->exp = x->nd ? x->exp + (int)e : 0;
     return 0;
 }
@@ -1218,15 +1218,14 @@ static size_t whole_part_len(const char *p, size_t n)
  * *min_len (chars that must fit, 0 = any) and *is_char_src (truncation is
  * 01004 rather than 22003 for binary targets). */
 static int render_stream(const struct odbc_value *v, const struct conv_col *col, SQLSMALLINT c,
-                         struct conv_stream *st, size_t *min_len, bool *piecewise,
-                         struct conv_diag *d)
+                         struct conv_stream *st, size_t *min_len, struct conv_diag *d)
 {
     enum conv_sqlcat cat = conv_sql_category(col->sql_type);
     char tmp[48];
     const char *p;
     size_t n;
     *min_len = 0;
-    *piecewise = true;
+    st->pairs = false;
     buf_reset(&st->render);
     if (v->kind == ODBC_V_BLOB && cat == CAT_BINARY && c != SQL_C_BINARY) {
         static const char hx[] = "0123456789ABCDEF";
@@ -1239,6 +1238,7 @@ static int render_stream(const struct odbc_value *v, const struct conv_col *col,
         }
         p = (const char *)st->render.data;
         n = st->render.len;
+        st->pairs = true;
     } else if (cat == CAT_BIT && (v->kind == ODBC_V_INT || v->kind == ODBC_V_UINT)) {
         tmp[0] = (v->kind == ODBC_V_INT ? v->i != 0 : v->u != 0) ? '1' : '0';
         p = tmp;
@@ -1248,7 +1248,6 @@ static int render_stream(const struct odbc_value *v, const struct conv_col *col,
         if (v->kind == ODBC_V_INT || v->kind == ODBC_V_UINT || v->kind == ODBC_V_DOUBLE ||
             cat == CAT_EXACT || cat == CAT_APPROX) {
             *min_len = whole_part_len(p, n);
-            *piecewise = false;
         } else if (cat == CAT_DATE || cat == CAT_TIME || cat == CAT_TIMESTAMP) {
             /* 22003 below the date, the time without fraction, or the
              * timestamp without fraction. */
@@ -1260,7 +1259,6 @@ static int render_stream(const struct odbc_value *v, const struct conv_col *col,
                     keep = (size_t)(dot - p);
                 *min_len = keep;
             }
-            *piecewise = false;
         }
         if (p == tmp) {
             if (buf_append(&st->render, tmp, n) < 0)
@@ -1286,7 +1284,6 @@ static int render_stream(const struct odbc_value *v, const struct conv_col *col,
     }
     if (c == SQL_C_BINARY && (cat != CAT_CHAR && cat != CAT_BINARY && cat != CAT_NONE)) {
         *min_len = st->len; /* non-character data must fit whole */
-        *piecewise = false;
     }
     return CONV_OK;
 }
@@ -1297,9 +1294,8 @@ static int to_stream(const struct odbc_value *v, const struct conv_col *col,
 {
     SQLSMALLINT c = t->c_type;
     size_t min_len = 0;
-    bool piecewise = true;
     if (!st->started) {
-        int rc = render_stream(v, col, c, st, &min_len, &piecewise, d);
+        int rc = render_stream(v, col, c, st, &min_len, d);
         if (rc != CONV_OK)
             return rc;
         st->started = true;
@@ -1317,7 +1313,6 @@ static int to_stream(const struct odbc_value *v, const struct conv_col *col,
             return fail(d, "22003",
                         "numeric value out of range: the buffer is too small for the value");
         }
-        (void)piecewise;
     } else if (st->offset >= st->len) {
         return CONV_NODATA;
     }
@@ -1331,6 +1326,8 @@ static int to_stream(const struct odbc_value *v, const struct conv_col *col,
     } else if (c == SQL_C_WCHAR) {
         size_t units = rem / sizeof(SQLWCHAR);
         room = t->buflen >= (SQLLEN)sizeof(SQLWCHAR) ? (size_t)t->buflen / sizeof(SQLWCHAR) - 1 : 0;
+        if (st->pairs)
+            room -= room % 2;
         /* src is aligned: render buffers come from malloc and offsets are even. */
         const SQLWCHAR *ws = (const SQLWCHAR *)(const void *)src;
         size_t fit = wide_fit(ws, units, room);
@@ -1341,6 +1338,8 @@ static int to_stream(const struct odbc_value *v, const struct conv_col *col,
         }
     } else {
         room = t->buflen > 0 ? (size_t)t->buflen - 1 : 0;
+        if (st->pairs)
+            room -= room % 2;
         put = rem < room ? rem : room;
         if (t->ptr && t->buflen > 0) {
             memcpy(t->ptr, src, put);
@@ -1375,9 +1374,14 @@ static int src_number(const struct odbc_value *v, struct dec *x, double *dbl, bo
         return CONV_OK;
     case ODBC_V_TEXT:
     case ODBC_V_BLOB:
-        if (dec_parse(v->p ? v->p : "", v->len, x) < 0)
+        switch (dec_parse(v->p ? v->p : "", v->len, x)) {
+        case 0:
+            return CONV_OK;
+        case -2:
+            return fail(d, "22003", "numeric value out of range");
+        default:
             return fail(d, "22018", "invalid character value for cast specification: not a number");
-        return CONV_OK;
+        }
     default:
         return fail(d, "HY000", "no value");
     }
@@ -1928,9 +1932,14 @@ static int out_text(struct odbc_value *out, struct buf *scratch, const char *s, 
 static int cv_number(struct cval *cv, struct conv_diag *d)
 {
     if (cv->k == CV_TEXT) {
-        if (dec_parse(cv->p, cv->n, &cv->num) < 0)
+        switch (dec_parse(cv->p, cv->n, &cv->num)) {
+        case 0:
+            return CONV_OK;
+        case -2:
+            return fail(d, "22003", "numeric value out of range");
+        default:
             return fail(d, "22018", "invalid character value for cast specification: not a number");
-        return CONV_OK;
+        }
     }
     if (cv->k == CV_DBL) {
         char tmp[40];
@@ -2034,11 +2043,16 @@ static int from_c_approx(struct cval *cv, const struct conv_param *p, struct odb
         size_t n = cv->n;
         struct dec x;
         trim(&s, &n);
-        if (dec_parse(s, n, &x) < 0)
+        int pr = dec_parse(s, n, &x);
+        if (pr == -1)
             return fail(d, "22018", "invalid character value for cast specification: not a number");
-        if (n >= sizeof tmp)
+        if (pr == -2) {
+            char *copy = strndup(s, n);
+            v = copy ? strtod(copy, NULL) : HUGE_VAL;
+            free(copy);
+        } else if (n >= sizeof tmp) {
             v = dec_to_double(&x);
-        else {
+        } else {
             memcpy(tmp, s, n);
             tmp[n] = 0;
             v = strtod(tmp, NULL);

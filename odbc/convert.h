@@ -82,6 +82,7 @@ struct conv_stream {
     struct buf render;        /* owned: the rendered form when it is not the value itself */
     const unsigned char *data; /* the rendered form (borrowed or render.data) */
     size_t len;
+    bool pairs;               /* hex digits: character targets cut whole pairs only */
 };
 
 void conv_stream_reset(struct conv_stream *st);
