@@ -402,6 +402,9 @@ int cfg_set(struct cfg *c, const char *key, const char *value, const char *sourc
     f = (char *)c + d->off;
     if (!value[0] && !(d->type == T_STR && d->empty_ok))
         return err_set(e, ERR_CONFIG, "%s: %s: missing value", source, d->name);
+    if (strlen(value) > CFG_VALUE_MAX)
+        return err_set(e, ERR_CONFIG, "%s: %s: value is longer than %u bytes", source,
+                       d->name, CFG_VALUE_MAX);
     for (const char *p = value; *p; p++)
         if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
             return err_set(e, ERR_CONFIG, "%s: %s: value contains control character 0x%02x",

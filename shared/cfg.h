@@ -53,8 +53,11 @@ enum cfg_key {
     CFG_KEY__COUNT
 };
 
-/* Longest line in a configuration file, and largest file read. */
+/* Longest line in a configuration file, longest value, largest file read.
+ * (A value at most CFG_VALUE_MAX long still fits a line when cfg_format
+ * quotes and escapes it.) */
 #define CFG_LINE_MAX (64u * 1024)
+#define CFG_VALUE_MAX (16u * 1024)
 #define CFG_FILE_MAX (4u * 1024 * 1024)
 /* Bytes a PREPARE needs besides its entry: max_entry + this <= max_frame. */
 #define CFG_FRAME_OVERHEAD 1024u

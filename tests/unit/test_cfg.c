@@ -291,6 +291,13 @@ START_TEST(test_line_errors)
     strcpy(text, "debug = 1\n#");
     memset(text + 11, 'x', big);
     load_bad(text, big + 11, "recalld.conf:2", "longer than 65536 bytes", (const char *)NULL);
+    /* A value over 16 KiB (it could not be printed back within a line). */
+    memcpy(text, "sync_cmd = ", 11);
+    memset(text + 11, 'v', CFG_VALUE_MAX + 1);
+    load_bad(text, 11 + CFG_VALUE_MAX + 1, "sync_cmd: value is longer than 16384 bytes",
+             (const char *)NULL);
+    memset(text, 'x', big);
+    memcpy(text, "debug = 1\n#", 11);
     /* Exactly 64 KiB is fine. */
     {
         struct cfg c;
