@@ -292,7 +292,7 @@ static int sq_fail(struct sq_session *s, int rc, struct err *e)
         if (atomic_load(&s->stop))
             return err_set_sql(e, ERR_CONN_LOST, "08S01", rc,
                                "the SQLite database is being quiesced for a state transfer");
-        return err_set_sql(e, ERR_TIMEOUT, "HYT00", rc,
+        return err_set_sql(e, ERR_TIMEOUT, "HY000", rc,
                            "lock wait timeout exceeded (%d ms): another transaction holds the "
                            "database's write lock until it commits; retry",
                            s->busy.ms);
@@ -1003,13 +1003,6 @@ static void txn_abort(struct sq_session *s)
     s->in_txn = s->in_read = false;
 }
 
-/* The values of a logged statement's results derived from a session's
- * LAST_INSERT_ID() rules (see exec_write). */
-static uint64_t stmt_sticky_insert_id(const struct proto_stmt *st)
-{
-    return st->result_insert_id ? st->result_insert_id : st->last_insert_id;
-}
-
 /* ------------------------------------------------------------------ statements */
 
 /* Prepare exactly one statement of sql[0..len) in the given mode. */
@@ -1392,7 +1385,8 @@ static int exec_write(struct sq_session *s, sqlite3_stmt *st, const char *sql, u
     if (rowid != 0)
         s->last_rowid = rowid;
     s->lir_value = s->last_rowid;
-    res->insert_id = (uint64_t)s->last_rowid;
+    /* as mysql_insert_id(): the rowid this statement inserted, else 0 */
+    res->insert_id = (uint64_t)rowid;
     if (proto_str_set(&res->stmt.sql, sql, len) < 0)
         goto nomem;
     if (params && params->n) {
@@ -1433,7 +1427,6 @@ static int run_read(struct sq_session *s, sqlite3_stmt *st, enum sq_mode mode,
     s->cur = st;
     s->cur_row = rc == SQLITE_ROW;
     s->cur_mode = mode;
-    res->insert_id = (uint64_t)s->last_rowid;
     if (sqlite3_column_count(st) > 0) {
         res->has_rows = true;
         s->ncols = (uint32_t)sqlite3_column_count(st);
@@ -2478,7 +2471,7 @@ static void book_from_txn(struct sq_book *b, uint64_t op, const struct proto_ent
     if (body->kind == BODY_TXN && body->stmts.n) {
         const struct proto_stmt *last = &body->stmts.v[body->stmts.n - 1];
         b->affected = last->affected;
-        b->insert_id = stmt_sticky_insert_id(last);
+        b->insert_id = last->result_insert_id;
     }
 }
 
