@@ -1046,6 +1046,11 @@ static int bmy_exec(struct backend_session *s, const char *sql, uint32_t len,
         return err_set(e, ERR_STATE, "a read-only snapshot is open on this session: end it first");
     if (classify(sql, len, params, &info, e) < 0)
         return -1;
+    if (is_set_statement(sql, len))
+        return err_set(e, ERR_REFUSED,
+                       "SET STATEMENT ... FOR is refused: its variables (sql_log_bin, binlog_format, ...) "
+                       "could hide what the statement does from Recall; SET the variable, run the "
+                       "statement, SET it back");
     switch (info.kind) {
     case SQL_BEGIN:
     case SQL_COMMIT:
@@ -1066,10 +1071,6 @@ static int bmy_exec(struct backend_session *s, const char *sql, uint32_t len,
             return err_set(e, ERR_INVALID, "a write statement needs an execution context");
         return exec_write(s, sql, len, params, ctx, res, aborted, e);
     case SQL_SET:
-        if (is_set_statement(sql, len))
-            return err_set(e, ERR_REFUSED,
-                           "SET STATEMENT ... FOR is refused: it would run its statement outside "
-                           "Recall's control; SET the variable, run the statement, SET it back");
         return exec_other(s, sql, len, params, true, res, aborted, e);
     case SQL_USE:
         return exec_other(s, sql, len, params, true, res, aborted, e);
@@ -1859,10 +1860,12 @@ static int kill_readers(struct backend *be, const struct backend_session *except
 }
 
 /* Run a DDL statement with its marker.  Returns 0 when it ran (or had
- * already run), 1 when the server refused it (ddl_err; recorded as applied
- * all the same), -1 when it could not be completed (e). */
+ * already run), 1 when the server refused it (ddl_err; the marker cleared,
+ * and with record_failure the op recorded as applied all the same), -1 when
+ * it could not be completed (e). */
 static int ddl_execute(struct backend_session *s, uint64_t op, const struct proto_entry *entry,
-                       const struct proto_stmt *st, bool with_env, struct err *ddl_err, struct err *e)
+                       const struct proto_stmt *st, bool with_env, bool record_failure,
+                       struct err *ddl_err, struct err *e)
 {
     struct backend *be = s->be;
     uint64_t pending, applied = 0;
@@ -1959,7 +1962,7 @@ refused:
     s->env_valid = false;
     txn_done(s);
     pthread_mutex_lock(&be->mu);
-    rc = marker_done(be, op, entry, NULL, e);
+    rc = record_failure ? marker_done(be, op, entry, NULL, e) : marker_clear(be, e);
     pthread_mutex_unlock(&be->mu);
     return rc < 0 ? -1 : 1;
 }
@@ -1972,7 +1975,7 @@ static int bmy_exec_ddl(struct backend_session *s, uint64_t op, const struct pro
     err_clear(&ddl_err);
     /* the primary runs it in the client's own session and environment; the
      * apply session (a new primary finishing a DDL) uses the logged one */
-    rc = ddl_execute(s, op, entry, stmt, s->apply, &ddl_err, e);
+    rc = ddl_execute(s, op, entry, stmt, s->apply, true, &ddl_err, e);
     if (rc == 1)
         return err_copy(e, &ddl_err);
     return rc;
@@ -2002,7 +2005,7 @@ static int bmy_apply_ddl(struct backend_session *s, uint64_t op, const struct pr
         return rc < 0 ? -1 : 0;
     }
     err_clear(&ddl_err);
-    rc = ddl_execute(s, op, entry, &body->stmts.v[0], true, &ddl_err, e);
+    rc = ddl_execute(s, op, entry, &body->stmts.v[0], true, outcome == NULL, &ddl_err, e);
     if (rc == 1) {
         if (!outcome)
             return err_copy(e, &ddl_err);
@@ -2607,6 +2610,11 @@ static int bmy_resume(struct backend *be, struct err *e)
 
 /* ---- checksums ---- */
 
+static void bput(struct buf *b, const char *z)
+{
+    buf_append(b, z, strlen(z));
+}
+
 struct cs_table {
     char *schema, *name;
     struct buf cols; /* column list expression */
@@ -2621,13 +2629,13 @@ static int checksum_one(MYSQL *m, struct cs_table *t, struct proto_kv *kv, struc
     int rc = -1;
 
     buf_init(&q);
-    buf_append(&q, "SELECT MD5(CONCAT(COUNT(*), ':', IFNULL(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS(0x1f, ", 80);
+    bput(&q, "SELECT MD5(CONCAT(COUNT(*), ':', IFNULL(SUM(CAST(CONV(LEFT(MD5(CONCAT_WS(0x1f, ");
     buf_append(&q, t->lens.data, t->lens.len);
-    buf_append(&q, ", ", 2);
+    bput(&q, ", ");
     buf_append(&q, t->cols.data, t->cols.len);
-    buf_append(&q, ")), 15), 16, 10) AS UNSIGNED)), 0))) FROM ", 43);
+    bput(&q, ")), 15), 16, 10) AS UNSIGNED)), 0))) FROM ");
     mysqlu_quote_ident(&q, t->schema, strlen(t->schema));
-    buf_append(&q, ".", 1);
+    bput(&q, ".");
     mysqlu_quote_ident(&q, t->name, strlen(t->name));
     buf_append(&q, "", 1);
     if (q.oom) {
@@ -2713,16 +2721,16 @@ static int bmy_checksum(struct backend *be, uint64_t *applied, struct proto_list
                 goto done;
             }
         } else {
-            buf_append(&t->cols, ", ", 2);
-            buf_append(&t->lens, ", ", 2);
+            bput(&t->cols, ", ");
+            bput(&t->lens, ", ");
         }
         /* each value's length and bytes: an unambiguous encoding of the row */
-        buf_append(&t->lens, "IFNULL(LENGTH(", 14);
+        bput(&t->lens, "IFNULL(LENGTH(");
         mysqlu_quote_ident(&t->lens, row[2], strlen(row[2]));
-        buf_append(&t->lens, "), -1)", 6);
-        buf_append(&t->cols, "CAST(", 5);
+        bput(&t->lens, "), -1)");
+        bput(&t->cols, "CAST(");
         mysqlu_quote_ident(&t->cols, row[2], strlen(row[2]));
-        buf_append(&t->cols, " AS BINARY)", 11);
+        bput(&t->cols, " AS BINARY)");
         if (t->cols.oom || t->lens.oom) {
             nomem(e);
             goto done;

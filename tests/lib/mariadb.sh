@@ -86,6 +86,9 @@ write_config() { # DIR PORT EXTRA...
         echo "socket=$dir/mysql.sock"
         echo "pid-file=$dir/mariadbd.pid"
         echo "log-error=$dir/error.log"
+        # a private tmpdir: a starting server deletes every #sql* file in its
+        # tmpdir, including the temporary tables of another instance
+        echo "tmpdir=$dir/tmp"
         echo "port=$port"
         echo "bind-address=127.0.0.1"
         echo "skip-name-resolve"
@@ -136,6 +139,7 @@ cmd_start() {
 
     write_config "$dir" "$port" "$@"
     echo "$port" >"$dir/port"
+    mkdir -p "$dir/tmp"
     if [ ! -d "$dir/data/mysql" ]; then
         rm -rf "$dir/data"
         if ! "$INSTALL_DB" --defaults-file="$dir/my.cnf" --auth-root-authentication-method=normal \
