@@ -156,8 +156,6 @@ int applier_push(struct applier *a, const struct proto_entry *entry, struct sess
 /* The applier may treat a trailing DDL without outcome as its own to run
  * (this replica is the primary of a normal view). */
 void applier_set_primary(struct applier *a, bool primary);
-/* The session that owned an op is gone or rolled back: re-execute instead. */
-void applier_disown(struct applier *a, struct session *s);
 void applier_stop(struct applier *a);
 /* Highest op handed to the applier. */
 uint64_t applier_pushed(const struct applier *a);

@@ -677,6 +677,10 @@ static void do_commit_effect(struct replica *r, uint64_t c)
 static void do_send_client(struct replica *r, struct vr_effect *eff)
 {
     struct net_conn *c = client_conn(r, &eff->client);
+    if (log_enabled(LOG_LEVEL_TRACE))
+        log_trace("%s op %llu req %llu to client %s", proto_type_name(eff->msg.type),
+                  (unsigned long long)eff->msg.u.ack.op, (unsigned long long)eff->msg.u.ack.req,
+                  c ? net_conn_peer(c) : "(not connected)");
     if (!c)
         return;
     if (eff->msg.type == MSG_PREPARED) {
@@ -1225,20 +1229,11 @@ static void close_cb(struct net_conn *c, void *arg)
     if (cs->role == CR_CLIENT && cs->s) {
         struct job *j = job_new(JOB_QUIT);
         uint64_t key = hmap_key16(cs->client.b);
-        size_t pos = 0;
-        uint64_t op;
-        void *val;
         if ((uint64_t)(uintptr_t)hmap_get(&r->clients, key) == net_conn_id(c))
             hmap_del(&r->clients, key);
-        /* its uncommitted entries will be re-executed if they commit */
-        while (hmap_next(&r->pending, &pos, &op, &val)) {
-            struct pending *p = val;
-            if (p->s == cs->s) {
-                session_unref(p->s);
-                p->s = NULL;
-            }
-        }
-        applier_disown(r->ap, cs->s);
+        /* an entry of this session still in the log keeps the session (and
+         * its backend transaction) alive until it commits or is dropped: the
+         * session handles QUIT only then */
         if (j)
             session_push(cs->s, j);
         session_unref(cs->s);
@@ -1500,6 +1495,11 @@ void replica_close(struct replica *r)
     pthread_cond_broadcast(&r->sh.applied_cv);
     pthread_cond_broadcast(&r->sh.barrier_cv);
     pthread_mutex_unlock(&r->sh.mu);
+    /* sessions waiting on undecided entries roll back; the log keeps them */
+    if (r->vr) {
+        fail_pending_above(r, 0);
+        failover_all_sessions(r);
+    }
     /* links keep a conn_state the close callback does not free */
     for (uint32_t i = 0; i < VR_MAX_REPLICAS; i++)
         if (r->links[i]) {

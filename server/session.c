@@ -14,8 +14,10 @@
  * SQLSTATE; a transaction the backend aborted (deadlock) is gone; the
  * replica losing its role (JOB_FAILOVER) rolls back whatever is open and the
  * next statement of that transaction gets 40001; the client disappearing
- * (JOB_QUIT) rolls back and releases the locks.  Jobs that arrive while we
- * wait for our entry to commit stay queued until it has.
+ * (JOB_QUIT) rolls back and releases the locks — but not while an entry of
+ * ours is in the log undecided: jobs that arrive while we wait for our entry
+ * (QUIT included) stay queued until it committed or the replica lost its
+ * role.
  */
 #include "config.h"
 
@@ -189,8 +191,10 @@ static bool eligible(const struct session *s, const struct job *j)
     case S_SUBMIT:
         return j->type == JOB_SUBMITTED || j->type == JOB_FAILOVER;
     case S_AWAIT:
-        return j->type == JOB_DO_COMMIT || j->type == JOB_DO_DDL || j->type == JOB_FAILOVER ||
-               j->type == JOB_QUIT;
+        /* QUIT waits too: the entry's writes stay in our open backend
+         * transaction until the log decides, so that nothing ordered after
+         * it can run against a state without it */
+        return j->type == JOB_DO_COMMIT || j->type == JOB_DO_DDL || j->type == JOB_FAILOVER;
     default:
         return true;
     }
