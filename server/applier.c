@@ -29,6 +29,8 @@
 #include "logging.h"
 #include "replica-internal.h"
 
+#define FLUSH_INTERVAL_S 5  /* how often the backend is made durable for log retention */
+
 struct item {
     struct proto_entry entry;   /* owned */
     struct session *owner;      /* reference held, or NULL */
@@ -52,6 +54,8 @@ struct applier {
     uint64_t wait_op;
     bool wait_done, wait_ok;
     struct backend_session *bs; /* apply session, owned by the thread */
+    time_t last_flush;
+    uint64_t flushed;           /* applied op last reported durable */
 };
 
 static void item_free(struct item *it)
@@ -324,6 +328,30 @@ out:
     return rc;
 }
 
+/* Every few seconds, make what is applied durable in the backend and tell
+ * the event loop, which may then drop log entries below it. */
+static void maybe_flush(struct applier *a)
+{
+    uint64_t durable = 0;
+    struct err e;
+    struct mail *m;
+    time_t now = time(NULL);
+    if (now - a->last_flush < FLUSH_INTERVAL_S)
+        return;
+    a->last_flush = now;
+    if (backend_flush(a->be, &durable, &e) < 0) {
+        log_warn("applier: backend flush: %s", e.msg);
+        return;
+    }
+    if (durable <= a->flushed)
+        return;
+    a->flushed = durable;
+    if ((m = mail_new(MAIL_FLUSHED))) {
+        m->op = durable;
+        replica_post(a->r, m);
+    }
+}
+
 static void *applier_main(void *arg)
 {
     struct applier *a = arg;
@@ -332,7 +360,15 @@ static void *applier_main(void *arg)
         struct item *it = a->head;
         int rc;
         if (!it || a->halted) {
-            pthread_cond_wait(&a->cv, &a->mu);
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += FLUSH_INTERVAL_S;
+            pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+            if (!a->stop && !a->halted) {
+                pthread_mutex_unlock(&a->mu);
+                maybe_flush(a);
+                pthread_mutex_lock(&a->mu);
+            }
             continue;
         }
         pthread_mutex_unlock(&a->mu);
@@ -344,6 +380,7 @@ static void *applier_main(void *arg)
                 a->tail = NULL;
             pthread_mutex_unlock(&a->mu);
             item_free(it);
+            maybe_flush(a);
             pthread_mutex_lock(&a->mu);
         } else if (rc == 0) {
             /* wait for the next push or a role change */
@@ -372,6 +409,7 @@ struct applier *applier_start(struct replica *r, struct backend *be, struct shar
     a->be = be;
     a->sh = sh;
     a->cfg = cfg;
+    a->last_flush = time(NULL);
     pthread_mutex_lock(&sh->mu);
     a->pushed = sh->applied;
     pthread_mutex_unlock(&sh->mu);

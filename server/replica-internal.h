@@ -86,7 +86,7 @@ enum mail_type {
     MAIL_DURABLE,       /* sync thread: log durable through op (gen) */
     MAIL_APPLIED,       /* applier: applied through op */
     MAIL_DDL_OUTCOME,   /* DDL entry `op` executed here as primary: log its outcome (e) */
-    MAIL_COMMIT_DONE,   /* session committed entry op (for bookkeeping) */
+    MAIL_FLUSHED,       /* applier: the backend durably holds everything through op */
     MAIL_FATAL          /* a thread hit an unrecoverable error (e): stop serving */
 };
 

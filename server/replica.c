@@ -792,6 +792,30 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     schedule_flush(r);
 }
 
+/* ---- log retention ---- */
+
+/* The backend durably holds everything through `durable`: keep
+ * log_retain_entries entries below it (so a briefly-down replica catches up
+ * from the log) and drop the rest, whole segments at a time. */
+static void retain_log(struct replica *r, uint64_t durable)
+{
+    uint64_t keep = r->cfg->log_retain_entries ? r->cfg->log_retain_entries : UINT64_MAX;
+    uint64_t below;
+    struct err e;
+    if (durable <= keep)
+        return;
+    below = durable - keep + 1; /* entries below this op may go */
+    if (below <= wal_first_op(r->wal))
+        return;
+    if (wal_drop_before(r->wal, below, &e) < 0) {
+        log_warn("dropping log entries below op %llu: %s", (unsigned long long)below, e.msg);
+        return;
+    }
+    /* the log drops whole segments: forget in memory what is gone on disk */
+    if (wal_first_op(r->wal) > vr_log_start(r->vr))
+        vr_compact(r->vr, wal_first_op(r->wal));
+}
+
 /* ---- mail from the threads ---- */
 
 static void on_auth(struct replica *r, struct mail *m)
@@ -890,7 +914,8 @@ static void on_mail(struct replica *r, struct mail *m)
         submit_ddl_outcome(r, m->op, &m->e);
         schedule_flush(r);
         break;
-    case MAIL_COMMIT_DONE:
+    case MAIL_FLUSHED:
+        retain_log(r, m->op);
         break;
     case MAIL_FATAL:
         if (m->e.code == ERR_CORRUPT) {

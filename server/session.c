@@ -839,6 +839,44 @@ static int savepoint_op(struct session *s, const struct sql_info *info, struct e
     }
 }
 
+/* A retried write the event loop did not find in the in-memory log: the
+ * recall_clients table remembers the latest logged request of each client.
+ * Returns true if answered from it. */
+static bool answer_saved(struct session *s, uint64_t req, bool exec)
+{
+    struct backend_client_row row;
+    struct proto_msg m;
+    struct err e;
+    bool found = false;
+
+    if (backend_client_lookup(s->p.be, &s->p.client, &row, &found, &e) < 0) {
+        log_warn("session: looking up a retried request: %s", e.msg);
+        return false;
+    }
+    if (!found || row.req != req)
+        return false;
+    if (exec) {
+        memset(&m, 0, sizeof m);
+        m.type = MSG_RESULT;
+        m.u.result.req = req;
+        m.u.result.flags = PROTO_RESULT_SAVED;
+        fill_status(s, &m.u.result, applied_now(s));
+        m.u.result.affected = row.affected;
+        m.u.result.insert_id = row.insert_id;
+        m.u.result.log_op = row.op;
+        send_msg(s, &m);
+    }
+    memset(&m, 0, sizeof m);
+    m.type = MSG_COMMITTED;
+    pthread_mutex_lock(&s->p.sh->mu);
+    m.u.committed.view = s->p.sh->view;
+    pthread_mutex_unlock(&s->p.sh->mu);
+    m.u.committed.op = row.op;
+    m.u.committed.req = req;
+    send_msg(s, &m);
+    return true;
+}
+
 static void do_exec(struct session *s, const struct proto_exec *x)
 {
     struct sql_info info;
@@ -847,6 +885,9 @@ static void do_exec(struct session *s, const struct proto_exec *x)
     struct err e;
     bool aborted = false, more = false, autocommit = x->flags & PROTO_EXEC_AUTOCOMMIT;
 
+    if ((x->flags & PROTO_EXEC_RETRY) && autocommit && s->state != S_TXN &&
+        answer_saved(s, x->req, true))
+        return;
     sqlclass(x->sql.p, x->sql.len, s->dialect, &info);
 
     if (x->flags & PROTO_EXEC_READ_INDEX) {
@@ -1162,6 +1203,8 @@ static void do_txn(struct session *s, const struct proto_txn *t)
         }
         return;
     case TXN_COMMIT:
+        if (s->state != S_TXN && answer_saved(s, t->req, false))
+            return;
         do_commit(s, t->req);
         return;
     case TXN_ROLLBACK:

@@ -1047,8 +1047,10 @@ static void learn_view(struct vr *vr, uint64_t v, uint64_t target, uint64_t comm
     if (vr->status == VR_NORMAL)
         return;
     begin_install(vr, target, commit);
-    if (vr->fmode != FETCH_INSTALL && !vr->inst_wait)
-        fetch_start(vr, FETCH_INSTALL, primary_of(vr, v), vr->agreed + 1);
+    /* Fetches what is missing, or finishes at once when our log already
+     * agrees through the target (regression: a replica that was caught up
+     * fetched from target + 1, got nothing, and stayed recovering). */
+    check_install(vr);
 }
 
 /* -------------------------------------------------------------- handlers */
@@ -1267,9 +1269,19 @@ static int on_new_entries(struct vr *vr, uint32_t from, const struct proto_new_e
     if (vr->fmode != FETCH_CATCHUP)
         vr->deadline = vr->now + random_timeout(vr);
     if (!m->entries.n) {
-        if (m->from < m->log_start && vr->fmode != FETCH_COMMITTED)
-            need_transfer(vr, m->from);
+        enum fetch_mode was = vr->fmode;
         vr->fmode = FETCH_NONE;
+        if (m->from < m->log_start && was != FETCH_COMMITTED) {
+            need_transfer(vr, m->from);
+            return 0;
+        }
+        /* Nothing more there: done if we already hold what we needed;
+         * otherwise the next message from the primary restarts the fetch. */
+        if (was == FETCH_INSTALL && vr->agreed >= vr->inst_target)
+            check_install(vr);
+        else if (was == FETCH_COMMITTED && vr->chosen >= 0 &&
+                 vr->agreed >= vr->dvc[vr->chosen].commit)
+            return adopt_chosen(vr, vr->chosen, e);
         return 0;
     }
     /* Entries above the sender's commit number are authoritative only from
