@@ -1203,8 +1203,13 @@ static void do_txn(struct session *s, const struct proto_txn *t)
         }
         return;
     case TXN_COMMIT:
-        if (s->state != S_TXN && answer_saved(s, t->req, false))
+        if (s->state != S_TXN && s->state != S_READ && answer_saved(s, t->req, false))
             return;
+        if ((t->flags & PROTO_TXN_CONTINUE) && s->state != S_TXN && s->state != S_READ) {
+            /* the client's transaction is gone (failover): never "commit" it */
+            send_err(s, t->req, ERR_FAILOVER, "transaction rolled back by failover; retry");
+            return;
+        }
         do_commit(s, t->req);
         return;
     case TXN_ROLLBACK:

@@ -118,6 +118,8 @@ enum proto_txn_action { TXN_BEGIN = 1, TXN_COMMIT = 2, TXN_ROLLBACK = 3 };
 #define PROTO_TXN_ISO_MASK 0x06u         /* isolation level bits */
 #define PROTO_TXN_ISO_REPEATABLE_READ 0x02u
 #define PROTO_TXN_ISO_SERIALIZABLE 0x04u
+#define PROTO_TXN_CONTINUE 0x08u         /* COMMIT/ROLLBACK of a transaction the client
+                                            has open at this replica */
 
 enum proto_sync_phase { SYNC_BULK = 1, SYNC_FINAL = 2, SYNC_DONE = 3 };
 
