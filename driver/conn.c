@@ -312,6 +312,7 @@ RECALL_API int recall_connect(const char *conninfo, recall_conn **out)
     c->request_timeout_ms = RC_DEFAULT_REQUEST_TIMEOUT_MS;
     c->next_req = 1;
     c->broken = true; /* until connected */
+    c->trace = getenv("RECALL_TRACE") && *getenv("RECALL_TRACE");
     atomic_init(&c->cancel, 0);
     err_clear(&e);
     conn_enter(c);

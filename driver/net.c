@@ -254,6 +254,67 @@ static void link_fail(struct recall_conn *c, uint32_t li, enum err_code code, co
     net_link_down(c, li, &e);
 }
 
+/* ---- tracing ---- */
+
+void net_trace(const struct recall_conn *c, uint32_t li, bool out, const struct proto_msg *m)
+{
+    char d[160] = "";
+    if (!c->trace)
+        return;
+    switch (m->type) {
+    case MSG_EXEC:
+        snprintf(d, sizeof d, "req=%llu flags=%#x fence=%llu sql=%.60s",
+                 (unsigned long long)m->u.exec.req, m->u.exec.flags,
+                 (unsigned long long)m->u.exec.fence, m->u.exec.sql.p ? m->u.exec.sql.p : "");
+        break;
+    case MSG_RESULT:
+        snprintf(d, sizeof d, "req=%llu flags=%#x view=%llu st=%u L=%llu c=%llu a=%llu log_op=%llu "
+                 "rows=%u affected=%llu", (unsigned long long)m->u.result.req, m->u.result.flags,
+                 (unsigned long long)m->u.result.view, m->u.result.status,
+                 (unsigned long long)m->u.result.op, (unsigned long long)m->u.result.commit,
+                 (unsigned long long)m->u.result.applied, (unsigned long long)m->u.result.log_op,
+                 m->u.result.columns.n ? m->u.result.cells.n / m->u.result.columns.n : 0,
+                 (unsigned long long)m->u.result.affected);
+        break;
+    case MSG_ERROR:
+        snprintf(d, sizeof d, "req=%llu code=%u %s usable=%d %.60s", (unsigned long long)m->u.error.req,
+                 m->u.error.code, m->u.error.sqlstate.p ? m->u.error.sqlstate.p : "",
+                 m->u.error.usable, m->u.error.msg.p ? m->u.error.msg.p : "");
+        break;
+    case MSG_STATUS:
+        snprintf(d, sizeof d, "req=%llu view=%llu st=%u L=%llu c=%llu a=%llu",
+                 (unsigned long long)m->u.status.req, (unsigned long long)m->u.status.view,
+                 m->u.status.status, (unsigned long long)m->u.status.op,
+                 (unsigned long long)m->u.status.commit, (unsigned long long)m->u.status.applied);
+        break;
+    case MSG_PREPARED:
+    case MSG_ACK:
+    case MSG_COMMITTED:
+        snprintf(d, sizeof d, "view=%llu op=%llu req=%llu",
+                 (unsigned long long)m->u.ack.view, (unsigned long long)m->u.ack.op,
+                 (unsigned long long)m->u.ack.req);
+        break;
+    case MSG_TXN:
+        snprintf(d, sizeof d, "req=%llu action=%u flags=%#x", (unsigned long long)m->u.txn.req,
+                 m->u.txn.action, m->u.txn.flags);
+        break;
+    case MSG_PROBE: snprintf(d, sizeof d, "req=%llu", (unsigned long long)m->u.probe.req); break;
+    case MSG_FETCH: snprintf(d, sizeof d, "req=%llu", (unsigned long long)m->u.fetch.req); break;
+    case MSG_ROWS:
+        snprintf(d, sizeof d, "req=%llu flags=%#x cells=%u", (unsigned long long)m->u.rows.req,
+                 m->u.rows.flags, m->u.rows.cells.n);
+        break;
+    case MSG_CLOSE: snprintf(d, sizeof d, "req=%llu", (unsigned long long)m->u.close.req); break;
+    case MSG_WELCOME:
+        snprintf(d, sizeof d, "replica=%u view=%llu st=%u", m->u.welcome.replica,
+                 (unsigned long long)m->u.welcome.view, m->u.welcome.status);
+        break;
+    default: break;
+    }
+    fprintf(stderr, "recall %llu %s r%u %s %s\n", (unsigned long long)rc_now_ms() % 100000000,
+            out ? "->" : "<-", li, proto_type_name(m->type), d);
+}
+
 /* ---- writing ---- */
 
 static void link_flush(struct recall_conn *c, uint32_t li)
@@ -283,6 +344,7 @@ static int link_queue_msg(struct recall_conn *c, uint32_t li, const struct proto
     struct link *l = &c->links[li];
     if (frame_encode(m, &l->out, c->max_frame, e) < 0)
         return -1;
+    net_trace(c, li, true, m);
     return 0;
 }
 
@@ -663,6 +725,7 @@ static int take_frame(struct recall_conn *c, uint32_t li, struct proto_msg *m)
         net_link_down(c, li, &e);
         return -1;
     }
+    net_trace(c, li, false, m);
     l->rpos += FRAME_HEADER + plen;
     if (l->rpos == l->in.len) {
         l->in.len = 0;

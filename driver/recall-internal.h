@@ -175,6 +175,7 @@ struct recall_conn {
     struct recall_stmt *open_stmt;
     struct recall_stmt *stmts;     /* owned: every statement, a list */
     locale_t c_locale;         /* "C" numeric formatting and parsing */
+    bool trace;                /* $RECALL_TRACE: log messages to stderr */
 };
 
 /* ---- statements ---- */
@@ -238,6 +239,8 @@ bool net_ready(const struct recall_conn *c, uint32_t li);
 uint32_t net_ready_count(const struct recall_conn *c);
 const char *net_state_name(enum link_state s);
 uint64_t net_req(struct recall_conn *c);
+/* One line on stderr describing m, when c->trace. */
+void net_trace(const struct recall_conn *c, uint32_t li, bool out, const struct proto_msg *m);
 /* Send the session statement ss to link li if it is SYNC (extending its
  * replay), so a link that is replaying does not miss it. */
 void net_sync_append(struct recall_conn *c, uint32_t li, const struct session_stmt *ss);

@@ -481,6 +481,7 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
     struct quorum_write q;
     struct proto_msg res = {0};
     bool have_res = false, final_res = false, sent = false, canceled = false;
+    bool p_acked = false, asked_again = false;
     uint32_t res_li = 0;
     uint64_t res_gen = 0;
     uint64_t req = net_req(c);
@@ -496,6 +497,13 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
 
         if (final_res || (q.committed && (have_res || kind == W_COMMIT)))
             break;
+        if (q.committed && !have_res && p_acked && !asked_again) {
+            /* The primary's RESULT precedes its PREPARED/COMMITTED on the
+             * same socket; having those without it means it was lost: ask
+             * again with the same id, the client table has the result. */
+            asked_again = true;
+            p = -1;
+        }
         if (p < 0 && now >= not_before) {
             if (first >= 0 && !sent) {
                 p = first;
@@ -518,7 +526,7 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
                     c->primary = p = -1;
                     continue;
                 }
-            } else if (send_txn(c, (uint32_t)p, req, TXN_COMMIT, 0, e) < 0) {
+            } else if (send_txn(c, (uint32_t)p, req, TXN_COMMIT, PROTO_TXN_CONTINUE, e) < 0) {
                 if (!sent) {
                     err_set(e, ERR_FAILOVER, "transaction rolled back by failover; retry "
                             "(the connection to the primary was lost before COMMIT)");
@@ -561,6 +569,13 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
                     err_set(e, ERR_TIMEOUT, "request timeout expired before a quorum acknowledged "
                             "the %s: it may still commit", kind == W_COMMIT ? "commit" : "statement");
                 goto fail;
+            }
+            if (p >= 0 && q.committed && !have_res && kind == W_EXEC) {
+                /* Committed, but the primary's RESULT (affected rows,
+                 * insert id) never came: ask again with the same id; the
+                 * client table answers with the saved result. */
+                p = -1;
+                continue;
             }
             if (p >= 0 && now >= heard + RC_SILENCE_PROBE_MS) {
                 /* The primary said nothing for a while: has the view moved? */
@@ -630,6 +645,8 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
                 net_event_free(&ev);
                 goto fail;
             case MSG_PREPARED:
+                if (from_p && m->u.prepared.req == req)
+                    p_acked = true;
                 if (m->u.prepared.view % c->n == ev.li)
                     quorum_write_ack(&q, ev.li, m->u.prepared.view, m->u.prepared.op,
                                      m->u.prepared.req);
@@ -638,6 +655,8 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
                 quorum_write_ack(&q, ev.li, m->u.ack.view, m->u.ack.op, m->u.ack.req);
                 break;
             case MSG_COMMITTED:
+                if (from_p && m->u.committed.req == req)
+                    p_acked = true;
                 if (m->u.committed.view % c->n == ev.li)
                     quorum_write_committed(&q, m->u.committed.view, m->u.committed.op,
                                            m->u.committed.req);
@@ -1278,7 +1297,7 @@ int route_commit(struct recall_conn *c, struct err *e)
         if (!txn_link_alive(c))
             break; /* a read-only snapshot has nothing to lose */
         req = net_req(c);
-        if (send_txn(c, t.li, req, TXN_COMMIT, 0, e) < 0)
+        if (send_txn(c, t.li, req, TXN_COMMIT, PROTO_TXN_CONTINUE, e) < 0)
             break;
         if (wait_reply(c, t.li, t.gen, req, deadline, false, &res, e) == 0)
             proto_msg_free(&res);
@@ -1310,7 +1329,7 @@ int route_rollback(struct recall_conn *c, struct err *e)
 
     if ((t.st == TXN_RW || t.st == TXN_RO) && txn_link_alive(c)) {
         req = net_req(c);
-        if (send_txn(c, t.li, req, TXN_ROLLBACK, 0, e) == 0) {
+        if (send_txn(c, t.li, req, TXN_ROLLBACK, PROTO_TXN_CONTINUE, e) == 0) {
             if (wait_reply(c, t.li, t.gen, req, conn_request_deadline(c), false, &res, e) == 0)
                 proto_msg_free(&res);
             else if (e->code == ERR_CONN_LOST || e->code == ERR_FAILOVER)

@@ -158,7 +158,7 @@ static void record(struct fake *f, int replica, const struct proto_msg *m)
         break;
     case MSG_TXN:
         r->req = m->u.txn.req;
-        r->flags = (uint32_t)m->u.txn.action << 8 | m->u.txn.flags;
+        r->flags = (m->u.txn.action <= 8 ? FAKE_TXN(m->u.txn.action) : 0) | m->u.txn.flags;
         break;
     case MSG_PROBE: r->req = m->u.probe.req; break;
     case MSG_FETCH: r->req = m->u.fetch.req; r->flags = m->u.fetch.max_rows; break;
@@ -422,7 +422,9 @@ static void do_write(struct fake *f, struct fake_conn *c, uint64_t req, bool exe
     f->ctab[slot].req = req;
     f->ctab[slot].op = op;
     f->ctab[slot].insert_id = f->next_insert_id;
-    if (exec) {
+    if (exec && f->no_result_once) {
+        f->no_result_once = false;
+    } else if (exec) {
         memset(&m, 0, sizeof m);
         m.type = MSG_RESULT;
         m.u.result.req = req;

@@ -75,10 +75,13 @@ struct fake_rec {
     int replica;
     enum proto_type type;
     uint64_t req;
-    uint32_t flags;    /* EXEC flags, TXN action<<8|flags */
+    uint32_t flags;    /* EXEC flags; TXN: FAKE_TXN(action) | flags */
     uint64_t fence;
     char sql[48];
 };
+
+/* The bit a TXN action sets in fake_rec.flags (one bit per action). */
+#define FAKE_TXN(action) (1u << (8 + (action)))
 
 struct fake_deferred {
     uint64_t due_ms;
@@ -108,6 +111,7 @@ struct fake {
     bool crash_after_prepared;  /* primary dies after RESULT+PREPARED of a write */
     bool crash_before_write;    /* primary dies on receiving a write */
     bool stall_reads, stall_writes, stall_fetch;
+    bool no_result_once;        /* the next write's RESULT is lost (acks still come) */
     bool not_primary_once;      /* next write at the primary: NOT_PRIMARY after a view move */
     uint32_t kill_pending;      /* replicas to crash once their output is flushed */
     uint32_t chunk_default;

@@ -264,6 +264,32 @@ START_TEST(test_failover_retry_same_request)
 }
 END_TEST
 
+/* A write that committed but whose RESULT was lost is asked for again
+ * under the same id; the saved result answers. */
+START_TEST(test_lost_result_asked_again)
+{
+    struct fake *f = fake_start(3);
+    recall_conn *c = connect_ok(f, NULL);
+    recall_stmt *s = recall_prepare(c, "INSERT INTO t VALUES (1)", RECALL_NTS);
+    int a, b;
+
+    fake_lock(f);
+    f->no_result_once = true;
+    fake_unlock(f);
+    ck_assert_msg(recall_execute(s) == RECALL_OK, "%s", recall_errmsg(c));
+    ck_assert_uint_eq(recall_affected_rows(s), 1);
+    ck_assert_uint_eq(recall_last_insert_id(s), 1);
+    a = find_rec(f, MSG_EXEC, PROTO_EXEC_AUTOCOMMIT, 0);
+    b = find_rec(f, MSG_EXEC, PROTO_EXEC_AUTOCOMMIT | PROTO_EXEC_RETRY, 0);
+    ck_assert_int_ge(b, 0);
+    ck_assert_uint_eq(f->log[a].req, f->log[b].req);
+    ck_assert_uint_eq(f->log_op, 1);
+    recall_stmt_free(s);
+    recall_close(c);
+    fake_stop(f);
+}
+END_TEST
+
 START_TEST(test_not_primary_redirect)
 {
     struct fake *f = fake_start(3);
@@ -486,7 +512,7 @@ START_TEST(test_transaction_autocommit_off)
     ck_assert_int_eq(fake_count(f, -1, MSG_EXEC, PROTO_EXEC_READ, 0), 0);
     ck_assert_int_eq(recall_commit(c), RECALL_OK);
     ck_assert_int_eq(recall_in_transaction(c), 0);
-    ck_assert_int_eq(fake_count(f, 0, MSG_TXN, (uint32_t)TXN_COMMIT << 8, 0), 1);
+    ck_assert_int_eq(fake_count(f, 0, MSG_TXN, FAKE_TXN(TXN_COMMIT) | PROTO_TXN_CONTINUE, 0), 1);
 
     /* COMMIT is counted like a write: without a quorum it does not return. */
     exec_ok(c, "INSERT INTO t VALUES (3)");
@@ -509,9 +535,9 @@ START_TEST(test_transaction_autocommit_off)
 
     /* Turning autocommit on commits. */
     exec_ok(c, "INSERT INTO t VALUES (4)");
-    i = fake_count(f, -1, MSG_TXN, (uint32_t)TXN_COMMIT << 8, 0);
+    i = fake_count(f, -1, MSG_TXN, FAKE_TXN(TXN_COMMIT), 0);
     ck_assert_int_eq(recall_set_autocommit(c, 1), RECALL_OK);
-    ck_assert_int_eq(fake_count(f, -1, MSG_TXN, (uint32_t)TXN_COMMIT << 8, 0), i + 1);
+    ck_assert_int_eq(fake_count(f, -1, MSG_TXN, FAKE_TXN(TXN_COMMIT), 0), i + 1);
     ck_assert_int_eq(recall_in_transaction(c), 0);
     recall_close(c);
     fake_stop(f);
@@ -532,7 +558,7 @@ START_TEST(test_transaction_sql_text)
     ck_assert_int_eq(fake_count(f, -1, MSG_EXEC, PROTO_EXEC_AUTOCOMMIT, 0), 0);
     exec_ok(c, "COMMIT");
     ck_assert_int_eq(recall_in_transaction(c), 0);
-    ck_assert_int_eq(fake_count(f, 0, MSG_TXN, (uint32_t)TXN_COMMIT << 8, 0), 1);
+    ck_assert_int_eq(fake_count(f, 0, MSG_TXN, FAKE_TXN(TXN_COMMIT), 0), 1);
 
     exec_ok(c, "SET autocommit=0");
     ck_assert_int_eq(recall_get_autocommit(c), 0);
@@ -543,7 +569,7 @@ START_TEST(test_transaction_sql_text)
     fake_clear_log(f);
     exec_ok(c, "START TRANSACTION READ ONLY");
     ck_assert_int_eq(query_int(c, "SELECT 1", 0), 1);
-    ck_assert_int_eq(fake_count(f, -1, MSG_TXN, (uint32_t)TXN_BEGIN << 8 | PROTO_TXN_READ_ONLY, 0), 1);
+    ck_assert_int_eq(fake_count(f, -1, MSG_TXN, FAKE_TXN(TXN_BEGIN) | PROTO_TXN_READ_ONLY, 0), 1);
     exec_ok(c, "ROLLBACK");
     ck_assert_int_eq(recall_in_transaction(c), 0);
 
@@ -571,10 +597,10 @@ START_TEST(test_read_only_transaction)
     ck_assert_int_eq(query_int(c, "SELECT applied", 0), 1);
     ck_assert_int_eq(recall_set_read_only(c, 0), RECALL_ERROR); /* not while open */
     ck_assert_int_eq(recall_commit(c), RECALL_OK);
-    b = find_rec(f, MSG_TXN, (uint32_t)TXN_BEGIN << 8 | PROTO_TXN_READ_ONLY, 0);
+    b = find_rec(f, MSG_TXN, FAKE_TXN(TXN_BEGIN) | PROTO_TXN_READ_ONLY, 0);
     r1 = find_rec(f, MSG_EXEC, PROTO_EXEC_READ | PROTO_EXEC_CONTINUE, 0);
     r2 = find_rec(f, MSG_EXEC, PROTO_EXEC_READ | PROTO_EXEC_CONTINUE, 1);
-    cm = find_rec(f, MSG_TXN, (uint32_t)TXN_COMMIT << 8, 0);
+    cm = find_rec(f, MSG_TXN, FAKE_TXN(TXN_COMMIT), 0);
     ck_assert(b >= 0 && r1 > b && r2 > r1 && cm > r2);
     ck_assert_int_eq(f->log[r1].replica, f->log[b].replica);
     ck_assert_int_eq(f->log[r2].replica, f->log[b].replica);
@@ -974,6 +1000,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_write_needs_quorum);
     tcase_add_test(tc, test_write_quorum_of_five);
     tcase_add_test(tc, test_failover_retry_same_request);
+    tcase_add_test(tc, test_lost_result_asked_again);
     tcase_add_test(tc, test_not_primary_redirect);
     tcase_add_test(tc, test_linearizable_read_fences);
     tcase_add_test(tc, test_read_index_fallback);
