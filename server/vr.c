@@ -92,6 +92,10 @@ struct vr {
     uint64_t peer_seq[VR_MAX_REPLICAS];
     uint64_t peer_heard[VR_MAX_REPLICAS];
     uint64_t seq, sent, last_send, start_op, prepared_upto, quorum_tick;
+    /* A majority (us included) acknowledged the view's start log in this
+     * view: the view is established, so no later view can start from an
+     * older log.  Entries inherited as committed do not make it so. */
+    bool established;
     struct rindex *ri;         /* owned; pending ReadIndex rounds, seq order */
     size_t ri_n, ri_cap;
     uint64_t ri_next;
@@ -535,9 +539,9 @@ static uint32_t heard_recently(const struct vr *vr)
 
 static bool ready(const struct vr *vr)
 {
-    return vr->status == VR_NORMAL && is_primary(vr) && vr->commit >= vr->start_op &&
-           vr->applied >= vr->start_op && vr->last_normal == vr->view &&
-           heard_recently(vr) + 1 >= vr->quorum;
+    return vr->status == VR_NORMAL && is_primary(vr) && vr->established &&
+           vr->commit >= vr->start_op && vr->applied >= vr->start_op &&
+           vr->last_normal == vr->view && heard_recently(vr) + 1 >= vr->quorum;
 }
 
 /* Called at the end of every input: announce readiness flips. */
@@ -606,6 +610,8 @@ static void recompute_commit(struct vr *vr)
             v[j] = v[j - 1];
             v[j - 1] = t;
         }
+    if (v[vr->quorum - 1] >= vr->start_op)
+        vr->established = true;
     commit_to(vr, v[vr->quorum - 1]);
 }
 
@@ -876,6 +882,7 @@ static int start_new_view(struct vr *vr, uint64_t maxc, struct err *e)
             minc = vr->dvc[i].commit;
     set_status(vr, VR_NORMAL);
     vr->start_op = vr->op;
+    vr->established = false;
     vr->seq = 0;
     vr->sent = vr->op;
     vr->prepared_upto = vr->op;

@@ -186,7 +186,10 @@ uint64_t vr_view(const struct vr *vr);
 uint32_t vr_primary(const struct vr *vr);        /* view mod n */
 bool vr_is_primary(const struct vr *vr);          /* and in normal status */
 /* Primary in normal status whose whole log is committed and applied, and
- * which heard from f backups within a timeout: may execute statements. */
+ * which heard from f backups within a timeout: may execute statements.
+ * "Committed" means in this view: f backups acknowledged the view's start
+ * log (the view is established), so a ready primary's log is authoritative
+ * -- a request that is not in it will never commit unless resubmitted. */
 bool vr_ready(const struct vr *vr);
 uint64_t vr_op(const struct vr *vr);             /* L: last op in the log */
 uint64_t vr_commit(const struct vr *vr);         /* c */

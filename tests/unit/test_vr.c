@@ -409,6 +409,65 @@ START_TEST(test_primary_counts_only_durable)
 }
 END_TEST
 
+/* Deliver the oldest queued message only. */
+static bool deliver_one(struct harness *h)
+{
+    struct hmsg m;
+    struct proto_msg pm;
+    struct err e;
+    if (!h->qn)
+        return false;
+    m = h->q[0];
+    memmove(h->q, h->q + 1, (h->qn - 1) * sizeof h->q[0]);
+    h->qn--;
+    if (!h->cut[m.from][m.to] && h->nd[m.to].up) {
+        ck_assert_int_eq(proto_decode(m.bytes.data, m.bytes.len, &pm, &e), 0);
+        ck_assert_msg(vr_receive(h->nd[m.to].vr, m.from, &pm, &e) == 0, "%s", e.msg);
+        proto_msg_free(&pm);
+        drain(h, m.to);
+    }
+    buf_close(&m.bytes);
+    return true;
+}
+
+/* Trap 1: a new primary is not ready until a majority acknowledged its
+ * start log in the new view -- even when every entry of that log was
+ * already known committed. */
+START_TEST(test_new_primary_ready_only_when_established)
+{
+    struct harness h;
+    int p, np = -1;
+    uint64_t v;
+    h_init(&h, 3, 131);
+    p = wait_ready(&h, 200);
+    ck_assert_int_ge(p, 0);
+    for (uint64_t r = 1; r <= 3; r++) {
+        submit(&h, p, 1, r);
+        deliver(&h);
+    }
+    tick(&h, 3); /* every replica knows everything is committed */
+    v = vr_view(h.nd[p].vr);
+    crash(&h, (uint32_t)p);
+    for (int t = 0; t < 2000 && np < 0; t++) {
+        if (!deliver_one(&h))
+            for (uint32_t i = 0; i < 3; i++)
+                if (h.nd[i].up) {
+                    vr_tick(h.nd[i].vr);
+                    drain(&h, i);
+                }
+        for (uint32_t i = 0; i < 3; i++)
+            if (h.nd[i].up && vr_is_primary(h.nd[i].vr) && vr_view(h.nd[i].vr) > v)
+                np = (int)i;
+    }
+    ck_assert_int_ge(np, 0);
+    ck_assert_uint_eq(vr_commit(h.nd[np].vr), vr_op(h.nd[np].vr));
+    ck_assert(!vr_ready(h.nd[np].vr)); /* its START_VIEW is still in flight */
+    deliver(&h);
+    ck_assert(vr_ready(h.nd[np].vr));
+    h_free(&h);
+}
+END_TEST
+
 START_TEST(test_gap_fetch)
 {
     struct harness h;
@@ -854,6 +913,7 @@ int main(void)
     tcase_add_test(tc, test_single_replica);
     tcase_add_test(tc, test_normal_case_commit);
     tcase_add_test(tc, test_primary_counts_only_durable);
+    tcase_add_test(tc, test_new_primary_ready_only_when_established);
     tcase_add_test(tc, test_gap_fetch);
     tcase_add_test(tc, test_view_change_longer_log_loses);
     tcase_add_test(tc, test_restart_and_recovery);
