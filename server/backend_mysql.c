@@ -623,6 +623,15 @@ static int env_check(struct backend_session *s, struct err *e)
     return 0;
 }
 
+/* Replace a cached environment value (after setting it). */
+static int env_put(struct backend_session *s, const char *key, const char *val)
+{
+    for (uint32_t i = 0; i < s->env.n; i++)
+        if (strcmp(s->env.v[i].key.p ? s->env.v[i].key.p : "", key) == 0)
+            return proto_str_setz(&s->env.v[i].val, val);
+    return 0;
+}
+
 static const char *env_get(const struct backend_session *s, const char *key)
 {
     for (uint32_t i = 0; i < s->env.n; i++)
@@ -1042,10 +1051,12 @@ static int bmy_exec(struct backend_session *s, const char *sql, uint32_t len,
     if (alive(s, e) < 0)
         return -1;
     cursor_close(s);
-    if (s->state == BMY_READ)
-        return err_set(e, ERR_STATE, "a read-only snapshot is open on this session: end it first");
     if (classify(sql, len, params, &info, e) < 0)
         return -1;
+    /* a read-only snapshot admits session statements only (reads go
+     * through backend_read_exec) */
+    if (s->state == BMY_READ && info.kind != SQL_SET && info.kind != SQL_USE)
+        return err_set(e, ERR_STATE, "a read-only snapshot is open on this session: end it first");
     if (is_set_statement(sql, len))
         return err_set(e, ERR_REFUSED,
                        "SET STATEMENT ... FOR is refused: its variables (sql_log_bin, binlog_format, ...) "
@@ -1498,9 +1509,9 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
                 fail_conn(s, s->conn, aborted, e);
                 return conn_gone(no) ? -1 : 1;
             }
-            /* the database's collation comes with it */
-            if (env_read(s, e) < 0)
-                return -1;
+            /* the database's collation comes with it: set the logged one */
+            if (env_put(s, MYSQLU_ENV_DATABASE, db) < 0 || env_put(s, "collation_database", "") < 0)
+                return nomem(e);
         }
     }
     snprintf(head, sizeof head,
@@ -1537,14 +1548,24 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
         buf_append(&b, val, kv->val.len);
         if (!mysqlu_env_vars[vi].numeric)
             buf_append(&b, "'", 1);
-        s->env_valid = false; /* re-read once set: collations, sql_mode normalization */
     }
     if (b.oom) {
         buf_close(&b);
         return nomem(e);
     }
-    if (sq(s, (const char *)b.data, b.len, aborted, e) < 0)
+    if (sq(s, (const char *)b.data, b.len, aborted, e) < 0) {
         rc = conn_gone((unsigned)e->native) || transient(e) ? -1 : 1;
+        s->env_valid = false; /* some may have been set */
+    } else {
+        /* the logged values are what the primary read back from the same
+         * server version, so they read back the same here: cache them */
+        for (uint32_t i = 0; i < st->env.n && rc == 0; i++) {
+            const struct proto_kv *kv = &st->env.v[i];
+            if (kv->key.p && strcmp(kv->key.p, MYSQLU_ENV_DATABASE) != 0 &&
+                env_put(s, kv->key.p, kv->val.p ? kv->val.p : "") < 0)
+                rc = nomem(e);
+        }
+    }
     buf_close(&b);
     return rc;
 }
