@@ -2723,8 +2723,29 @@ static int sq_apply(struct backend_session *bs, uint64_t op, const struct proto_
     cursor_close(s);
     /* IMMEDIATE: the apply session writes; taking the lock first means it
      * never has to upgrade a stale read snapshot */
-    if (q_run(s, Q_BEGIN_IMMEDIATE, e) < 0)
+    if (body->kind != BODY_TXN && is_zero_id(&entry->client)) {
+        /* An entry of recalld's own (NOOP, DDL outcome) changes no data.
+         * On the primary a client transaction may hold SQLite's single
+         * write lock while it waits for its own, later entry to commit,
+         * which waits for this one: do not wait for the lock.  If it is
+         * taken, recall_state.applied stays one entry behind until that
+         * later entry's commit records a higher op (after a crash this
+         * entry is simply applied again). */
+        int keep = s->busy.ms;
+        s->busy.ms = 0;
+        rc = q_run(s, Q_BEGIN_IMMEDIATE, e);
+        s->busy.ms = keep;
+        if (rc < 0) {
+            if ((e->native & 0xff) == SQLITE_BUSY && !atomic_load(&s->stop)) {
+                err_clear(e);
+                rc = 0;
+            }
+            goto out;
+        }
+        rc = -1;
+    } else if (q_run(s, Q_BEGIN_IMMEDIATE, e) < 0) {
         goto out;
+    }
     s->in_txn = true;
     if (read_state(s, &state, e) < 0)
         goto fail;

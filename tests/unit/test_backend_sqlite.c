@@ -1727,6 +1727,53 @@ START_TEST(sqlite_state_and_cluster)
 }
 END_TEST
 
+/* recalld's own bookkeeping-only entries must not wait for the write lock
+ * that a client transaction holds while its later entry is replicated (on
+ * the primary that would be a deadlock) */
+START_TEST(sqlite_noop_entry_does_not_wait_for_a_writer)
+{
+    struct backend *be = open_db("noop.db", NULL);
+    struct backend_session *s = sess(be), *ap = sess(be);
+    struct backend_apply_report rep;
+    struct proto_entry entry;
+    struct proto_body body;
+    struct timespec t0, t1;
+    struct plog l;
+    struct err e;
+    uint64_t outcome_op;
+    long ms;
+
+    plog_init(&l);
+    ddl(&l, s, "CREATE TABLE t (v INTEGER)");
+    outcome_op = l.op; /* ddl() numbered the outcome entry */
+    begin(s);
+    tx(&l, s, "INSERT INTO t VALUES (1)", NULL);
+    memset(&entry, 0, sizeof entry);
+    memset(&body, 0, sizeof body);
+    entry.op = outcome_op;
+    body.kind = BODY_DDL_OUTCOME;
+    body.ref_op = outcome_op - 1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_msg(backend_apply(ap, outcome_op, &entry, &body, &rep, &e) == 0, "%s", e.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    ck_assert_int_lt(ms, 1000);
+    ck_assert(!rep.mismatch);
+    ck_assert_uint_eq(applied_of(be), outcome_op - 1); /* not recorded yet */
+    commit(&l, s);                                      /* the later entry */
+    ck_assert_uint_eq(applied_of(be), outcome_op + 1);
+    /* with the lock free, the entry is recorded as usual */
+    entry.op = body.ref_op = 0;
+    body.kind = BODY_NOOP;
+    ck_assert_int_eq(backend_apply(ap, outcome_op + 2, &entry, &body, &rep, &e), 0);
+    ck_assert_uint_eq(applied_of(be), outcome_op + 2);
+    plog_free(&l);
+    backend_session_close(s);
+    backend_session_close(ap);
+    backend_close(be);
+}
+END_TEST
+
 static Suite *backend_sqlite_suite(void)
 {
     Suite *s = suite_create("backend_sqlite");
@@ -1755,6 +1802,7 @@ static Suite *backend_sqlite_suite(void)
     tcase_add_test(tc, sqlite_hostile_inputs_get_clear_errors);
     tcase_add_test(tc, sqlite_quiesce_resume_and_flush);
     tcase_add_test(tc, sqlite_state_and_cluster);
+    tcase_add_test(tc, sqlite_noop_entry_does_not_wait_for_a_writer);
     suite_add_tcase(s, tc);
     return s;
 }
