@@ -482,6 +482,9 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
     struct proto_msg res = {0};
     bool have_res = false, final_res = false, sent = false, canceled = false;
     bool p_acked = false, asked_again = false;
+    /* DDL is answered by one final RESULT after it ran; its PREPARED/ACK/
+     * COMMITTED only say it was logged and are ignored (docs/WIRE.md). */
+    bool ddl = kind == W_EXEC && s->info.kind == SQL_DDL;
     uint32_t res_li = 0;
     uint64_t res_gen = 0;
     uint64_t req = net_req(c);
@@ -612,7 +615,8 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
             case MSG_RESULT:
                 if (m->u.result.req != req)
                     break;
-                if (!(m->u.result.flags & (PROTO_RESULT_PENDING | PROTO_RESULT_SAVED))) {
+                if (!(m->u.result.flags & (PROTO_RESULT_PENDING | PROTO_RESULT_SAVED)) ||
+                    (ddl && !(m->u.result.flags & PROTO_RESULT_PENDING))) {
                     /* Final: a statement that did not write (a read or
                      * DDL at the primary), a commit without writes. */
                     if (!from_p)
@@ -645,6 +649,8 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
                 net_event_free(&ev);
                 goto fail;
             case MSG_PREPARED:
+                if (ddl)
+                    break;
                 if (from_p && m->u.prepared.req == req)
                     p_acked = true;
                 if (m->u.prepared.view % c->n == ev.li)
@@ -652,9 +658,12 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
                                      m->u.prepared.req);
                 break;
             case MSG_ACK:
-                quorum_write_ack(&q, ev.li, m->u.ack.view, m->u.ack.op, m->u.ack.req);
+                if (!ddl)
+                    quorum_write_ack(&q, ev.li, m->u.ack.view, m->u.ack.op, m->u.ack.req);
                 break;
             case MSG_COMMITTED:
+                if (ddl)
+                    break;
                 if (from_p && m->u.committed.req == req)
                     p_acked = true;
                 if (m->u.committed.view % c->n == ev.li)

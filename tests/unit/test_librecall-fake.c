@@ -221,10 +221,16 @@ static int query_kind(const char *sql, uint64_t *n)
     return Q_ONE;
 }
 
+static bool is_ddl(const char *sql)
+{
+    return !strncasecmp(sql, "CREATE", 6) || !strncasecmp(sql, "DROP", 4) ||
+           !strncasecmp(sql, "ALTER", 5);
+}
+
 static bool is_write(const char *sql)
 {
     return !strncasecmp(sql, "INSERT", 6) || !strncasecmp(sql, "UPDATE", 6) ||
-           !strncasecmp(sql, "DELETE", 6) || !strncasecmp(sql, "CREATE", 6);
+           !strncasecmp(sql, "DELETE", 6) || is_ddl(sql);
 }
 
 static void set_col(struct proto_column *col, const char *name, uint8_t type)
@@ -340,16 +346,16 @@ static void answer_read(struct fake *f, struct fake_conn *c, const struct proto_
     proto_msg_free(&m);
 }
 
-static void defer_or_send(struct fake *f, int replica, const struct proto_id *client,
-                          struct proto_msg *m)
+static void defer_after(struct fake *f, unsigned ms, int replica, const struct proto_id *client,
+                        struct proto_msg *m)
 {
     struct fake_conn *c;
-    if (f->ack_delay_ms) {
+    if (ms) {
         struct fake_deferred *v = realloc(f->deferred, (size_t)(f->ndeferred + 1) * sizeof *v);
         if (!v)
             return;
         f->deferred = v;
-        v[f->ndeferred].due_ms = now_ms() + f->ack_delay_ms;
+        v[f->ndeferred].due_ms = now_ms() + ms;
         v[f->ndeferred].replica = replica;
         v[f->ndeferred].client = *client;
         v[f->ndeferred].msg = *m;
@@ -370,8 +376,16 @@ static int ctab_find(struct fake *f, const struct proto_id *client, uint64_t req
     return -1;
 }
 
-/* A write (autocommit EXEC or TXN_COMMIT of a transaction that wrote). */
-static void do_write(struct fake *f, struct fake_conn *c, uint64_t req, bool exec)
+static void defer_or_send(struct fake *f, int replica, const struct proto_id *client,
+                          struct proto_msg *m)
+{
+    defer_after(f, f->ack_delay_ms, replica, client, m);
+}
+
+/* A write (autocommit EXEC or TXN_COMMIT of a transaction that wrote);
+ * with ddl, the acknowledgements come first and the final RESULT (no
+ * PENDING) once the DDL "ran". */
+static void do_write(struct fake *f, struct fake_conn *c, uint64_t req, bool exec, bool ddl)
 {
     int p = c->replica, slot;
     uint64_t view = f->r[p].view, op;
@@ -424,7 +438,7 @@ static void do_write(struct fake *f, struct fake_conn *c, uint64_t req, bool exe
     f->ctab[slot].insert_id = f->next_insert_id;
     if (exec && f->no_result_once) {
         f->no_result_once = false;
-    } else if (exec) {
+    } else if (exec && !ddl) {
         memset(&m, 0, sizeof m);
         m.type = MSG_RESULT;
         m.u.result.req = req;
@@ -467,6 +481,13 @@ static void do_write(struct fake *f, struct fake_conn *c, uint64_t req, bool exe
         m.u.committed.op = op;
         m.u.committed.req = req;
         defer_or_send(f, p, &client, &m);
+    }
+    if (ddl) {
+        memset(&m, 0, sizeof m);
+        m.type = MSG_RESULT;
+        m.u.result.req = req;
+        fill_status(f, c, &m.u.result, f->r[p].applied);
+        defer_after(f, f->ddl_delay_ms, p, &client, &m);
     }
 }
 
@@ -532,7 +553,7 @@ static void on_exec(struct fake *f, struct fake_conn *c, const struct proto_exec
     if (x->flags & PROTO_EXEC_AUTOCOMMIT) {
         if (is_write(x->sql.p)) {
             if (!f->stall_writes)
-                do_write(f, c, x->req, true);
+                do_write(f, c, x->req, true, is_ddl(x->sql.p));
         } else {
             answer_read(f, c, x, r->applied, PROTO_RESULT_CONFIRMED);
         }
@@ -576,7 +597,7 @@ static void on_txn(struct fake *f, struct fake_conn *c, const struct proto_txn *
         return;
     case TXN_COMMIT:
         if (ctab_find(f, &c->client, t->req) >= 0) {
-            do_write(f, c, t->req, false);
+            do_write(f, c, t->req, false, false);
             return;
         }
         if (!c->txn) {
@@ -588,7 +609,7 @@ static void on_txn(struct fake *f, struct fake_conn *c, const struct proto_txn *
             send_ok(f, c, t->req);
             return;
         }
-        do_write(f, c, t->req, false);
+        do_write(f, c, t->req, false, false);
         return;
     case TXN_ROLLBACK:
         c->txn = false;

@@ -12,7 +12,8 @@
  * maybe), "SELECT types" (one row with one cell of each value type),
  * "SELECT err" (an SQL error), "SELECT applied" (the serving replica's
  * snapshot: applied, replica).  Anything else read yields one row "1".
- * Statements starting with INSERT/UPDATE/DELETE/CREATE are writes.
+ * Statements starting with INSERT/UPDATE/DELETE are writes; CREATE/DROP/ALTER
+ * are DDL (logged and acknowledged, then one final RESULT after "running").
  *
  * Threading: tests change knobs under fake_lock()/fake_unlock(); the fake's
  * thread holds the same lock while it handles events.
@@ -111,6 +112,7 @@ struct fake {
     bool crash_after_prepared;  /* primary dies after RESULT+PREPARED of a write */
     bool crash_before_write;    /* primary dies on receiving a write */
     bool stall_reads, stall_writes, stall_fetch;
+    unsigned ddl_delay_ms;      /* DDL's final RESULT comes this long after its acks */
     bool no_result_once;        /* the next write's RESULT is lost (acks still come) */
     bool not_primary_once;      /* next write at the primary: NOT_PRIMARY after a view move */
     uint32_t kill_pending;      /* replicas to crash once their output is flushed */

@@ -290,6 +290,42 @@ START_TEST(test_lost_result_asked_again)
 }
 END_TEST
 
+/* DDL is acknowledged when logged but answered only after it ran: the
+ * acknowledgements must not end the call, nor look like a lost RESULT. */
+START_TEST(test_ddl_waits_for_final_result)
+{
+    struct fake *f = fake_start(3);
+    recall_conn *c = connect_ok(f, NULL);
+    uint64_t t0;
+    int k, d;
+
+    fake_lock(f);
+    f->ddl_delay_ms = 300;
+    fake_unlock(f);
+    t0 = ms_now();
+    exec_ok(c, "CREATE TABLE x (a INT)");
+    ck_assert_uint_ge(ms_now() - t0, 250);
+    ck_assert_int_eq(fake_count(f, -1, MSG_EXEC, PROTO_EXEC_RETRY, 0), 0);
+    ck_assert_int_eq(fake_count(f, -1, MSG_EXEC, PROTO_EXEC_AUTOCOMMIT, 0), 1);
+
+    /* DDL commits an open transaction first, as MySQL does. */
+    fake_lock(f);
+    f->ddl_delay_ms = 0;
+    fake_unlock(f);
+    fake_clear_log(f);
+    ck_assert_int_eq(recall_set_autocommit(c, 0), RECALL_OK);
+    exec_ok(c, "INSERT INTO x VALUES (1)");
+    exec_ok(c, "DROP TABLE x");
+    ck_assert_int_eq(recall_in_transaction(c), 0);
+    k = find_rec(f, MSG_TXN, FAKE_TXN(TXN_COMMIT), 0);
+    d = find_rec(f, MSG_EXEC, PROTO_EXEC_AUTOCOMMIT, 0);
+    ck_assert(k >= 0 && d > k);
+    ck_assert_str_eq(f->log[d].sql, "DROP TABLE x");
+    recall_close(c);
+    fake_stop(f);
+}
+END_TEST
+
 START_TEST(test_not_primary_redirect)
 {
     struct fake *f = fake_start(3);
@@ -1001,6 +1037,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_write_quorum_of_five);
     tcase_add_test(tc, test_failover_retry_same_request);
     tcase_add_test(tc, test_lost_result_asked_again);
+    tcase_add_test(tc, test_ddl_waits_for_final_result);
     tcase_add_test(tc, test_not_primary_redirect);
     tcase_add_test(tc, test_linearizable_read_fences);
     tcase_add_test(tc, test_read_index_fallback);
