@@ -1658,6 +1658,18 @@ START_TEST(sqlite_quiesce_resume_and_flush)
 
     begin(s); /* an open transaction is rolled back by quiesce */
     tx(&l, s, "INSERT INTO t VALUES (2)", NULL);
+    /* flush does not wait for a writer (the applier calls it, and on the
+     * primary the writer waits for the applier) */
+    {
+        struct timespec t0, t1;
+        long ms;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        ck_assert_msg(backend_flush(be, &durable, &e) == 0, "%s", e.msg);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        ck_assert_int_lt(ms, 1000);
+        ck_assert_uint_eq(durable, l.op);
+    }
     ck_assert_msg(backend_quiesce(be, &e) == 0, "%s", e.msg);
     /* nothing holds the file: no WAL left beside it */
     ck_assert(stat(path_of("q.db-wal"), &sb) < 0 || sb.st_size == 0);
