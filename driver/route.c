@@ -1453,12 +1453,28 @@ static int exec_session(struct recall_conn *c, const struct recall_stmt *s, uint
         }
         pending++;
     }
-    /* Session statements are quick and must land everywhere or nowhere
-     * known: they are not cancelable. */
+    /* Every replica must end up with the same session: one that has not
+     * answered when the call is canceled or times out is disconnected (its
+     * session, with or without the statement, is discarded, and the
+     * reconnect replays the list). */
     while (pending > 0) {
-        net_next(c, deadline, false, &ev);
-        if (ev.kind == NET_TIMEOUT)
+        net_next(c, deadline, true, &ev);
+        if (ev.kind == NET_TIMEOUT || ev.kind == NET_CANCELED) {
+            struct err le;
+            err_set(&le, ERR_TIMEOUT, "no answer to a session statement; reconnecting to "
+                    "resynchronize the session");
+            for (uint32_t i = 0; i < c->n; i++)
+                if (reqs[i] && net_ready(c, i) && c->links[i].gen == gens[i])
+                    net_link_down(c, i, &le);
+            if (nok == 0) {
+                if (ev.kind == NET_CANCELED)
+                    err_set(&first_err, ERR_CANCELED, "canceled");
+                else if (first_err.code == ERR_OK)
+                    err_set(&first_err, ERR_TIMEOUT, "request timeout expired before any replica "
+                            "answered the session statement");
+            }
             break;
+        }
         if (ev.kind == NET_DOWN && reqs[ev.li] && ev.gen == gens[ev.li]) {
             reqs[ev.li] = 0;
             pending--;

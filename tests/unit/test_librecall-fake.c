@@ -537,7 +537,8 @@ static void on_exec(struct fake *f, struct fake_conn *c, const struct proto_exec
         return;
     }
     if (x->flags & PROTO_EXEC_SESSION) {
-        send_ok(f, c, x->req);
+        if (!(f->stall_session & (1u << c->replica)))
+            send_ok(f, c, x->req);
         return;
     }
     if (!is_primary(f, c)) {

@@ -112,6 +112,7 @@ struct fake {
     bool crash_after_prepared;  /* primary dies after RESULT+PREPARED of a write */
     bool crash_before_write;    /* primary dies on receiving a write */
     bool stall_reads, stall_writes, stall_fetch;
+    uint32_t stall_session;     /* replicas (bit mask) that never answer SESSION statements */
     unsigned ddl_delay_ms;      /* DDL's final RESULT comes this long after its acks */
     bool no_result_once;        /* the next write's RESULT is lost (acks still come) */
     bool not_primary_once;      /* next write at the primary: NOT_PRIMARY after a view move */

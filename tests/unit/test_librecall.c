@@ -702,6 +702,38 @@ START_TEST(test_session_statements_replayed)
         sleep_ms(20);
     }
     ck_assert_int_eq(fake_count(f, 2, MSG_EXEC, PROTO_EXEC_SESSION, 0), 2);
+
+    /* A replica that does not answer a session statement in time is
+     * disconnected (its session may or may not have it); the statement
+     * stands since the others took it, and is replayed there. */
+    fake_lock(f);
+    f->stall_session = 1u << 1;
+    fake_unlock(f);
+    ck_assert_int_eq(recall_set_request_timeout(c, 300), RECALL_OK);
+    exec_ok(c, "SET sql_mode = 'ANSI'");
+    fake_lock(f);
+    f->stall_session = 0;
+    fake_unlock(f);
+    until = ms_now() + 2000;
+    for (;;) {
+        unsigned closed;
+        fake_lock(f);
+        closed = f->r[1].closed_by_client;
+        fake_unlock(f);
+        if (closed || ms_now() > until)
+            break;
+        sleep_ms(10);
+    }
+    fake_lock(f);
+    ck_assert_uint_ge(f->r[1].closed_by_client, 1);
+    fake_unlock(f);
+    until = ms_now() + 5000;
+    while (fake_count(f, 1, MSG_EXEC, PROTO_EXEC_SESSION, 0) < 4 && ms_now() < until) {
+        exec_ok(c, "SELECT 1");
+        sleep_ms(20);
+    }
+    /* NAMES, then sql_mode (stalled), then the replay of both */
+    ck_assert_int_eq(fake_count(f, 1, MSG_EXEC, PROTO_EXEC_SESSION, 0), 4);
     recall_close(c);
     fake_stop(f);
 }
