@@ -772,7 +772,7 @@ START_TEST(test_cancel)
     pthread_join(th, NULL);
     ck_assert_int_eq(recall_errcode(c), RECALL_E_CANCELED);
     ck_assert_str_eq(recall_sqlstate(c), "HY008");
-    ck_assert_uint_lt(ms_now() - t0, 700);
+    ck_assert_uint_lt(ms_now() - t0, 3000); /* CANCELED, not TIMEOUT, is the proof */
     ck_assert_int_eq(recall_usable(c), 1);
     fake_lock(f);
     f->stall_reads = false;
@@ -828,7 +828,7 @@ START_TEST(test_hostile_replica)
     fake_lock(f);
     f->r[2].hostile = mode;
     fake_unlock(f);
-    c = connect_ok(f, "connect_timeout=0.5;request_timeout=1");
+    c = connect_ok(f, "connect_timeout=1;request_timeout=2");
     for (int i = 0; i < 3; i++)
         exec_ok(c, "INSERT INTO t VALUES (1)");
     for (int i = 0; i < 6; i++) {
@@ -848,7 +848,7 @@ START_TEST(test_hostile_replica)
     }
     ck_assert_int_ge(ok, 3);
     /* The library hung up on the liar (the silent one times out). */
-    until = ms_now() + 3000;
+    until = ms_now() + 6000;
     while (ms_now() < until) {
         unsigned closed;
         fake_lock(f);
