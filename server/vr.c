@@ -96,6 +96,7 @@ struct vr {
      * view: the view is established, so no later view can start from an
      * older log.  Entries inherited as committed do not make it so. */
     bool established;
+    uint32_t acked_view;       /* bit i: replica i sent PREPARE_OK in this view */
     struct rindex *ri;         /* owned; pending ReadIndex rounds, seq order */
     size_t ri_n, ri_cap;
     uint64_t ri_next;
@@ -610,8 +611,13 @@ static void recompute_commit(struct vr *vr)
             v[j] = v[j - 1];
             v[j - 1] = t;
         }
-    if (v[vr->quorum - 1] >= vr->start_op)
-        vr->established = true;
+    if (!vr->established) {
+        uint32_t k = vr->last_normal == vr->view && vr->durable >= vr->start_op;
+        for (uint32_t i = 0; i < n; i++)
+            if (i != vr->cfg.self && (vr->acked_view >> i & 1) && vr->peer_op[i] >= vr->start_op)
+                k++;
+        vr->established = k >= vr->quorum;
+    }
     commit_to(vr, v[vr->quorum - 1]);
 }
 
@@ -883,6 +889,7 @@ static int start_new_view(struct vr *vr, uint64_t maxc, struct err *e)
     set_status(vr, VR_NORMAL);
     vr->start_op = vr->op;
     vr->established = false;
+    vr->acked_view = 0;
     vr->seq = 0;
     vr->sent = vr->op;
     vr->prepared_upto = vr->op;
@@ -1136,6 +1143,7 @@ static int on_prepare_ok(struct vr *vr, uint32_t from, const struct proto_prepar
                        (unsigned long long)m->op, (unsigned long long)vr->op);
     if (m->op > vr->peer_op[from])
         vr->peer_op[from] = m->op;
+    vr->acked_view |= 1u << from;
     if (m->seq > vr->peer_seq[from])
         vr->peer_seq[from] = m->seq;
     vr->peer_heard[from] = vr->now;

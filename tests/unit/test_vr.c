@@ -439,6 +439,21 @@ START_TEST(test_new_primary_ready_only_when_established)
     int p, np = -1;
     uint64_t v;
     h_init(&h, 3, 131);
+    /* a fresh cluster: the first primary's start log is empty */
+    for (int t = 0; t < 2000 && np < 0; t++) {
+        if (!deliver_one(&h))
+            for (uint32_t i = 0; i < 3; i++) {
+                vr_tick(h.nd[i].vr);
+                drain(&h, i);
+            }
+        for (uint32_t i = 0; i < 3; i++)
+            if (vr_is_primary(h.nd[i].vr))
+                np = (int)i;
+    }
+    ck_assert_int_ge(np, 0);
+    ck_assert_uint_eq(vr_op(h.nd[np].vr), 0);
+    ck_assert(!vr_ready(h.nd[np].vr));
+    np = -1;
     p = wait_ready(&h, 200);
     ck_assert_int_ge(p, 0);
     for (uint64_t r = 1; r <= 3; r++) {
