@@ -1336,6 +1336,15 @@ static void rep_transfer(struct sim *s, struct srep *r)
             d = x;
     }
     if (!d || d->applied <= r->applied) {
+        if (vr_status(r->vr) == VR_NORMAL) {
+            /* caught up through a later view's log meanwhile: the
+             * transfer is no longer needed */
+            trace(s, "r%d state transfer no longer needed", r->idx);
+            r->transferring = false;
+            vr_set_declining(r->vr, false);
+            rep_drain(s, r);
+            return;
+        }
         push_ev(s, s->now + rnd_in(s, 50000, 200000), EV_TRANSFER, r->idx, r->inc, NULL);
         return;
     }
