@@ -912,6 +912,7 @@ START_TEST(test_unsafe_refused)
         "UPDATE u SET v = 'z' LIMIT 1",
         "DELETE FROM u LIMIT 1",
         "INSERT INTO u (v) SELECT v FROM u",
+        "UPDATE u SET v = RAND() WHERE id = 1",
         NULL,
     };
 
