@@ -208,26 +208,34 @@ struct pstat {
 };
 
 /* The primary as a majority sees it: among the replies (a majority is
- * needed), the highest view in normal status; its primary must itself have
- * answered in that view and normal status, so that one confused or lying
- * replica cannot send us elsewhere.  Returns its index or -1. */
+ * needed), the highest view v in normal status whose primary itself
+ * answered in view v and normal status, and that a majority of replicas
+ * has reached (a view change to v needs a majority, so an honest cluster
+ * always shows one; a single replica inventing a far-away view in which it
+ * would be primary is ignored).  Returns its index or -1. */
 static int pick_primary(uint32_t n, const struct pstat *st, uint64_t *view)
 {
-    uint32_t replies = 0;
+    uint32_t replies = 0, p;
     bool any = false;
     uint64_t v = 0;
-    uint32_t p;
 
+    for (uint32_t i = 0; i < n; i++)
+        replies += st[i].have;
+    if (replies < n / 2 + 1)
+        return -1;
+    /* The highest normal view that a majority has reached. */
     for (uint32_t i = 0; i < n; i++) {
-        if (!st[i].have)
+        uint32_t reached = 0;
+        if (!st[i].have || st[i].status != STATUS_NORMAL || (any && st[i].view <= v))
             continue;
-        replies++;
-        if (st[i].status == STATUS_NORMAL && (!any || st[i].view > v)) {
+        for (uint32_t k = 0; k < n; k++)
+            reached += st[k].have && st[k].view >= st[i].view;
+        if (reached >= n / 2 + 1) {
             v = st[i].view;
             any = true;
         }
     }
-    if (!any || replies < n / 2 + 1)
+    if (!any)
         return -1;
     p = (uint32_t)(v % n);
     if (!st[p].have || st[p].status != STATUS_NORMAL || st[p].view != v)

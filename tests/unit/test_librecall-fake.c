@@ -183,12 +183,20 @@ static void send_error(struct fake_conn *c, uint64_t req, enum err_code code, co
     proto_msg_free(&m);
 }
 
+/* The view a replica reports (a liar's is far away). */
+static uint64_t shown_view(struct fake *f, int i)
+{
+    if (f->r[i].hostile == FH_HIGH_VIEW)
+        return 1000000000ull * (uint64_t)f->n + (uint64_t)i;
+    return f->r[i].view;
+}
+
 static void fill_status(struct fake *f, struct fake_conn *c, struct proto_result *res,
                         uint64_t applied)
 {
     struct fake_replica *r = &f->r[c->replica];
     res->replica = (uint32_t)c->replica;
-    res->view = r->view;
+    res->view = shown_view(f, c->replica);
     res->status = r->status;
     res->op = r->inflate_op ? r->inflate_op : r->op;
     res->commit = r->commit;
@@ -668,7 +676,7 @@ static void on_hello(struct fake *f, struct fake_conn *c, const struct proto_hel
     c->client = h->client;
     m.u.welcome.version = PROTO_VERSION;
     m.u.welcome.replica = (uint32_t)c->replica;
-    m.u.welcome.view = r->view;
+    m.u.welcome.view = shown_view(f, c->replica);
     m.u.welcome.status = r->status;
     proto_str_setz(&m.u.welcome.backend, "sqlite 3.40.1");
     proto_str_setz(&m.u.welcome.server_version, "fake");
@@ -689,12 +697,12 @@ static void on_probe(struct fake *f, struct fake_conn *c, uint64_t req)
     struct proto_msg m = {.type = MSG_STATUS};
     m.u.status.req = req;
     m.u.status.replica = (uint32_t)c->replica;
-    m.u.status.view = r->view;
+    m.u.status.view = shown_view(f, c->replica);
     m.u.status.status = r->status;
     m.u.status.op = r->inflate_op ? r->inflate_op : r->op;
     m.u.status.commit = r->commit;
     m.u.status.applied = r->applied;
-    m.u.status.primary = (uint32_t)(r->view % (uint64_t)f->n);
+    m.u.status.primary = (uint32_t)(m.u.status.view % (uint64_t)f->n);
     if (r->hostile == FH_LIE_STATUS) {
         m.u.status.replica = (uint32_t)((c->replica + 1) % f->n);
         m.u.status.status = 77;

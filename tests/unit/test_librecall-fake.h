@@ -41,7 +41,8 @@ enum fake_hostile {
     FH_WRONG_REQ,    /* STATUS for a request id never sent */
     FH_SILENT,       /* accepts, never answers anything */
     FH_BAD_CELLS,    /* read RESULT with cells not a multiple of the columns */
-    FH_PARTIAL       /* answers reads with half a frame, then nothing */
+    FH_PARTIAL,      /* answers reads with half a frame, then nothing */
+    FH_HIGH_VIEW     /* claims a far-away view in which it would be primary */
 };
 
 struct fake_conn {

@@ -815,7 +815,7 @@ END_TEST
 
 static const enum fake_hostile hostile_modes[] = {
     FH_GARBAGE, FH_HUGE, FH_UNEXPECTED, FH_LIE_STATUS, FH_WRONG_REQ, FH_SILENT, FH_BAD_CELLS,
-    FH_PARTIAL};
+    FH_PARTIAL, FH_HIGH_VIEW};
 
 START_TEST(test_hostile_replica)
 {
@@ -847,6 +847,15 @@ START_TEST(test_hostile_replica)
         recall_stmt_free(s);
     }
     ck_assert_int_ge(ok, 3);
+    if (mode == FH_HIGH_VIEW) {
+        /* Nothing to hang up on, but it never became the primary. */
+        ck_assert_int_eq(recall_primary(c), 0);
+        exec_ok(c, "INSERT INTO t VALUES (2)");
+        ck_assert_int_eq(fake_count(f, 2, MSG_EXEC, PROTO_EXEC_AUTOCOMMIT, 0), 0);
+        recall_close(c);
+        fake_stop(f);
+        return;
+    }
     /* The library hung up on the liar (the silent one times out). */
     until = ms_now() + 6000;
     while (ms_now() < until) {
