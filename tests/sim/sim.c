@@ -55,6 +55,7 @@ enum ev_type {
 
 struct smsg {
     int from, to;
+    uint32_t inc;               /* client -> replica: the incarnation it was sent to */
     struct buf bytes;
 };
 
@@ -117,6 +118,7 @@ struct srep {
     uint64_t apply_target;
     bool apply_sched;
     struct session sess[MAXC];
+    uint64_t max_req[MAXC];     /* highest request id seen per client (volatile) */
     struct waiter *w;
     size_t nw, capw;
     bool transferring;
@@ -490,6 +492,8 @@ static void net_send(struct sim *s, int from, int to, const struct proto_msg *m)
     sm = xcalloc(1, sizeof *sm);
     sm->from = from;
     sm->to = to;
+    if (to < s->nrep)
+        sm->inc = s->rep[to].inc;
     buf_init(&sm->bytes);
     if (proto_encode(m, &sm->bytes, &e) < 0) {
         sim_fail(s, "encoding %s: %s", brief, e.msg);
@@ -504,7 +508,8 @@ static void net_send(struct sim *s, int from, int to, const struct proto_msg *m)
     if (chance(s, s->late))
         delay += rnd_in(s, 100000, 1500000); /* arrives views later */
     push_ev(s, s->now + delay, EV_DELIVER, to, 0, sm);
-    if (chance(s, s->dup)) {
+    /* Client links are TCP connections: no duplicates. */
+    if (from < s->nrep && to < s->nrep && chance(s, s->dup)) {
         struct smsg *d = xcalloc(1, sizeof *d);
         *d = *sm;
         buf_init(&d->bytes);
@@ -1107,6 +1112,10 @@ static void rep_on_client(struct sim *s, struct srep *r, int c, const struct pro
     case MSG_EXEC: {
         const struct proto_exec *x = &m->u.exec;
         uint32_t key = x->params.n >= 1 ? (uint32_t)x->params.v[0].v.i % MAXKEYS : 0;
+        /* request ids only grow: an older one is a stale, reordered message */
+        if (x->req < r->max_req[c])
+            return;
+        r->max_req[c] = x->req;
         if (x->flags & PROTO_EXEC_READ_INDEX) {
             struct waiter *w;
             if (!is_ready_primary(r)) {
@@ -1182,6 +1191,9 @@ static void rep_on_client(struct sim *s, struct srep *r, int c, const struct pro
     }
     case MSG_TXN: {
         const struct proto_txn *t = &m->u.txn;
+        if (t->req < r->max_req[c])
+            return;
+        r->max_req[c] = t->req;
         if (t->action == TXN_BEGIN) {
             if (!is_ready_primary(r)) {
                 refuse_not_primary(s, r, c, t->req);
@@ -1201,7 +1213,7 @@ static void rep_on_client(struct sim *s, struct srep *r, int c, const struct pro
         }
         /* COMMIT.  A transaction rolled back by a role change gets 40001
          * whatever this replica is now. */
-        if (ss->open && ss->aborted) {
+        if (ss->open && ss->aborted && t->req == ss->begin_req + 1 + ss->nw) {
             s->res->txn_aborted_40001++;
             ss->open = false;
             reply_error(s, r, c, t->req, ERR_FAILOVER, "transaction rolled back by failover; retry");
@@ -1312,6 +1324,7 @@ void sim_crash(struct sim *s, int i)
     r->nw = 0;
     r->transferring = false;
     memset(r->sess, 0, sizeof r->sess);
+    memset(r->max_req, 0, sizeof r->max_req);
     trace(s, "r%d CRASH (log %llu..%llu%s, applied %llu)", i, (unsigned long long)r->log.base,
           (unsigned long long)r->log.last, r->log.torn ? " + torn" : "",
           (unsigned long long)r->applied);
@@ -2182,6 +2195,9 @@ static void deliver(struct sim *s, struct smsg *m)
     bool to_rep = m->to < s->nrep, from_rep = m->from < s->nrep;
 
     if (s->cut[m->from][m->to] || (to_rep && !s->rep[m->to].up))
+        goto done;
+    /* a client's connection does not survive the replica's restart */
+    if (to_rep && !from_rep && s->rep[m->to].inc != m->inc)
         goto done;
     if (proto_decode(m->bytes.data, m->bytes.len, &pm, &e) < 0) {
         sim_fail(s, "a message from node %d does not decode: %s", m->from, e.msg);

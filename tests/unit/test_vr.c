@@ -603,6 +603,39 @@ START_TEST(test_restart_and_recovery)
 }
 END_TEST
 
+/* A restarted replica whose log already matches the primary's, whose
+ * RECOVERY_RESPONSE is lost and which learns the view from a heartbeat,
+ * finishes recovering (regression: it fetched from beyond its target, got
+ * nothing back and stayed RECOVERING). */
+START_TEST(test_recovery_from_heartbeat_when_caught_up)
+{
+    struct harness h;
+    int p;
+    uint32_t b;
+    h_init(&h, 3, 65);
+    p = wait_ready(&h, 200);
+    ck_assert_int_ge(p, 0);
+    b = (uint32_t)(p + 1) % 3;
+    submit(&h, p, 2, 1);
+    deliver(&h);
+    tick(&h, 3);
+    crash(&h, b);
+    h.cut[p][b] = true; /* the primary's RECOVERY_RESPONSE is lost */
+    boot(&h, b);
+    deliver(&h);
+    ck_assert_int_eq(vr_status(h.nd[b].vr), VR_RECOVERING);
+    h.cut[p][b] = false;
+    /* only the primary ticks: the heartbeat reaches b before b asks again */
+    for (int t = 0; t < 10; t++) {
+        vr_tick(h.nd[p].vr);
+        drain(&h, (uint32_t)p);
+        deliver(&h);
+    }
+    ck_assert_int_eq(vr_status(h.nd[b].vr), VR_NORMAL);
+    h_free(&h);
+}
+END_TEST
+
 START_TEST(test_all_restart)
 {
     struct harness h;
@@ -932,6 +965,7 @@ int main(void)
     tcase_add_test(tc, test_gap_fetch);
     tcase_add_test(tc, test_view_change_longer_log_loses);
     tcase_add_test(tc, test_restart_and_recovery);
+    tcase_add_test(tc, test_recovery_from_heartbeat_when_caught_up);
     tcase_add_test(tc, test_all_restart);
     tcase_add_test(tc, test_restarted_primary_does_not_relead);
     tcase_add_test(tc, test_declining_skipped);
