@@ -240,6 +240,28 @@ START_TEST(test_all_replicas_restart_at_once)
 }
 END_TEST
 
+/* Replay is exact: the same seed gives the same run. */
+START_TEST(test_deterministic_replay)
+{
+    for (uint64_t k = 0; k < 3; k++) {
+        struct sim_config c;
+        struct sim_result r1, r2;
+        sim_config_from_seed(&c, simtest_seed_base() + 31337 + k);
+        c.n = 5;
+        c.mix = SIM_MIX_CHAOS;
+        c.out = stdout;
+        ck_assert_msg(sim_run(&c, &r1) == 0, "%s", r1.what);
+        ck_assert_msg(sim_run(&c, &r2) == 0, "%s", r2.what);
+        ck_assert_uint_eq(r1.steps, r2.steps);
+        ck_assert_uint_eq(r1.sim_us, r2.sim_us);
+        ck_assert_uint_eq(r1.ops_ok, r2.ops_ok);
+        ck_assert_uint_eq(r1.commit, r2.commit);
+        ck_assert_uint_eq(r1.views, r2.views);
+        ck_assert_uint_eq(r1.lin_steps, r2.lin_steps);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sim");
@@ -253,6 +275,7 @@ int main(void)
     tcase_add_test(sc, test_isolated_old_primary_serves_no_linearizable_read);
     tcase_add_test(sc, test_isolated_old_primary_caught_without_quorum);
     tcase_add_test(sc, test_all_replicas_restart_at_once);
+    tcase_add_test(sc, test_deterministic_replay);
     suite_add_tcase(s, grid);
     suite_add_tcase(s, sc);
     return testhelp_run(s);
