@@ -28,6 +28,9 @@ struct backend_ops {
                                             const char *password, const char *database,
                                             struct err *e);
     void (*session_close)(struct backend_session *s);
+    int (*describe)(struct backend_session *s, const char *sql, uint32_t len,
+                    const struct proto_list_value *params, const struct backend_ctx *ctx,
+                    struct proto_stmt *out, struct err *e);
     int (*begin)(struct backend_session *s, enum backend_iso iso, struct err *e);
     int (*exec)(struct backend_session *s, const char *sql, uint32_t len,
                 const struct proto_list_value *params, const struct backend_ctx *ctx,

@@ -92,6 +92,18 @@ void backend_session_close(struct backend_session *s)
         SOPS(s)->session_close(s);
 }
 
+int backend_describe(struct backend_session *s, const char *sql, uint32_t len,
+                     const struct proto_list_value *params, const struct backend_ctx *ctx,
+                     struct proto_stmt *out, struct err *e)
+{
+    memset(out, 0, sizeof *out);
+    if (SOPS(s)->describe(s, sql, len, params, ctx, out, e) < 0) {
+        proto_stmt_free(out);
+        return -1;
+    }
+    return 0;
+}
+
 int backend_begin(struct backend_session *s, enum backend_iso iso, struct err *e)
 {
     return SOPS(s)->begin(s, iso, e);

@@ -125,6 +125,15 @@ struct backend_session *backend_session_open(struct backend *be, const char *use
 /* Rolls back anything open. */
 void backend_session_close(struct backend_session *s);
 
+/* Primary: the log record of a statement without executing it (DDL is
+ * logged before it runs): sql, params, the context ctx and the session
+ * environment that gives the statement its meaning (current database,
+ * sql_mode, ...).  The results are left 0.  The session must not be inside a
+ * read snapshot. */
+int backend_describe(struct backend_session *s, const char *sql, uint32_t len,
+                     const struct proto_list_value *params, const struct backend_ctx *ctx,
+                     struct proto_stmt *out, struct err *e);
+
 /* Primary: begin a read-write transaction (autocommit is handled by recalld
  * as a transaction of one statement). */
 int backend_begin(struct backend_session *s, enum backend_iso iso, struct err *e);

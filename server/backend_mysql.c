@@ -1988,6 +1988,23 @@ refused:
     return rc < 0 ? -1 : 1;
 }
 
+static int bmy_describe(struct backend_session *s, const char *sql, uint32_t len,
+                        const struct proto_list_value *params, const struct backend_ctx *ctx,
+                        struct proto_stmt *out, struct err *e)
+{
+    struct bmy_ok ok;
+    if (alive(s, e) < 0)
+        return -1;
+    if (!s->env_valid && env_read(s, e) < 0)
+        return -1;
+    if (finish_idle(s, e) < 0)
+        return -1;
+    memset(&ok, 0, sizeof ok);
+    if (stmt_record(s, out, sql, len, params, ctx, &ok, 0) < 0)
+        return nomem(e);
+    return 0;
+}
+
 static int bmy_exec_ddl(struct backend_session *s, uint64_t op, const struct proto_entry *entry,
                         const struct proto_stmt *stmt, struct err *e)
 {
@@ -2813,5 +2830,6 @@ const struct backend_ops backend_mysql_ops = {
     .read_end = bmy_read_end,
     .apply = bmy_apply,
     .exec_ddl = bmy_exec_ddl,
+    .describe = bmy_describe,
     .apply_ddl = bmy_apply_ddl,
 };

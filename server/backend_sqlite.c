@@ -2917,6 +2917,29 @@ fail:
     return -1;
 }
 
+/* SQLite has no session environment that changes a statement's meaning
+ * (the connection settings are pinned), so the record is the statement
+ * and its context. */
+static int sq_describe(struct backend_session *s, const char *sql, uint32_t len,
+                       const struct proto_list_value *params, const struct backend_ctx *ctx,
+                       struct proto_stmt *out, struct err *e)
+{
+    (void)s;
+    if (proto_str_set(&out->sql, sql, len) < 0)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    if (params && params->n) {
+        if (proto_list_value_resize(&out->params, params->n) < 0)
+            return err_set(e, ERR_NOMEM, "out of memory");
+        for (uint32_t i = 0; i < params->n; i++)
+            if (proto_value_copy(&out->params.v[i], &params->v[i]) < 0)
+                return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    out->ts_us = ctx->ts_us;
+    out->seed1 = ctx->seed1;
+    out->seed2 = ctx->seed2;
+    return 0;
+}
+
 static int sq_exec_ddl(struct backend_session *bs, uint64_t op, const struct proto_entry *entry,
                        const struct proto_stmt *stmt, struct err *e)
 {
@@ -2984,5 +3007,6 @@ const struct backend_ops backend_sqlite_ops = {
     .read_end = sq_read_end,
     .apply = sq_apply,
     .exec_ddl = sq_exec_ddl,
+    .describe = sq_describe,
     .apply_ddl = sq_apply_ddl,
 };

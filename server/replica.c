@@ -1327,6 +1327,35 @@ static int load_log(struct replica *r, uint64_t applied, struct err *e)
     return 0;
 }
 
+/* The backend DSN with the recalld.conf settings the backend needs, unless
+ * the DSN already sets them.  Returns a malloc'd string or NULL. */
+static char *backend_dsn(const struct cfg *cfg)
+{
+    struct buf b;
+    const char *dsn = cfg->backend;
+    bool mysql = strncmp(dsn, "mysql://", 8) == 0;
+    char sep = strchr(dsn, '?') ? '&' : '?';
+    char tmp[64];
+
+    buf_init(&b);
+    buf_append(&b, dsn, strlen(dsn));
+    if (!strstr(dsn, "client_expiry=")) {
+        snprintf(tmp, sizeof tmp, "%cclient_expiry=%u", sep, cfg->client_expiry);
+        buf_append(&b, tmp, strlen(tmp));
+        sep = '&';
+    }
+    if (mysql && !strstr(dsn, "read_lock_wait_timeout=")) {
+        snprintf(tmp, sizeof tmp, "%cread_lock_wait_timeout=%u", sep, cfg->read_lock_wait_timeout);
+        buf_append(&b, tmp, strlen(tmp));
+    }
+    buf_append(&b, "", 1);
+    if (b.oom) {
+        buf_close(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
 struct replica *replica_open(const struct cfg *cfg, struct event_base *base, struct err *e)
 {
     struct replica *r = calloc(1, sizeof *r);
@@ -1397,11 +1426,28 @@ struct replica *replica_open(const struct cfg *cfg, struct event_base *base, str
     }
 
     /* the database */
-    r->be = backend_open(cfg->backend, e);
+    {
+        char *dsn = backend_dsn(cfg);
+        if (!dsn) {
+            err_set(e, ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        r->be = backend_open(dsn, e);
+        explicit_bzero(dsn, strlen(dsn));
+        free(dsn);
+    }
     if (!r->be)
         goto fail;
     if (backend_get_state(r->be, &bst, e) < 0)
         goto fail;
+    if (bst.ddl_pending) {
+        err_set(e, ERR_CORRUPT,
+                "the database was interrupted in the middle of DDL at op %llu and recalld cannot "
+                "tell from the schema whether it ran: this replica needs repair (restore its "
+                "database from another replica) before it can serve",
+                (unsigned long long)bst.ddl_pending);
+        goto fail;
+    }
     if (bst.cluster == 0) {
         if (backend_set_cluster(r->be, r->cluster, e) < 0)
             goto fail;

@@ -764,18 +764,13 @@ static void do_ddl(struct session *s, const struct proto_exec *x)
     if (proto_list_stmt_resize(&s->stmts, 1) < 0)
         goto nomem;
     st = &s->stmts.v[0];
-    if (proto_str_set(&st->sql, x->sql.p, x->sql.len) < 0)
-        goto nomem;
-    if (x->params.n) {
-        if (proto_list_value_resize(&st->params, x->params.n) < 0)
-            goto nomem;
-        for (uint32_t i = 0; i < x->params.n; i++)
-            if (proto_value_copy(&st->params.v[i], &x->params.v[i]) < 0)
-                goto nomem;
+    {
+        /* the DDL is logged before it runs: its record carries the session
+         * environment (database, sql_mode, ...) the backups replay it in */
+        struct backend_ctx ctx = {shared_next_ts(sh), rand64(s), rand64(s)};
+        if (backend_describe(s->bs, x->sql.p, x->sql.len, &x->params, &ctx, st, &e) < 0)
+            goto fail;
     }
-    st->ts_us = shared_next_ts(sh);
-    st->seed1 = rand64(s);
-    st->seed2 = rand64(s);
     set_state(s, S_TXN);
     if (submit(s, x->req, BODY_DDL, NULL, &e) < 0)
         goto fail;
