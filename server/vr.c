@@ -880,9 +880,10 @@ static void start_view_change(struct vr *vr, uint64_t v, struct err *e)
 static int start_new_view(struct vr *vr, uint64_t maxc, struct err *e)
 {
     uint64_t minc = UINT64_MAX;
-    if (vr->commit > vr->op)
+    if (vr->commit > vr->op || maxc > vr->op)
         return err_set(e, ERR_PROTOCOL, "chosen log ends at %llu below commit %llu",
-                       (unsigned long long)vr->op, (unsigned long long)vr->commit);
+                       (unsigned long long)vr->op,
+                       (unsigned long long)(maxc > vr->commit ? maxc : vr->commit));
     for (uint32_t i = 0; i < vr->cfg.n; i++)
         if (vr->dvc[i].have && vr->dvc[i].commit < minc)
             minc = vr->dvc[i].commit;
