@@ -75,6 +75,7 @@ struct session {
     struct savepoint *sps;         /* owned */
     uint32_t nsps;
     bool read_only_txn;            /* S_READ entered by TXN_BEGIN READ_ONLY */
+    bool fenced;                   /* the open transaction passed its read fence */
     enum backend_iso next_iso;
 
     /* the open result set */
@@ -429,6 +430,26 @@ static void abandon(struct session *s)
     }
 }
 
+/* Reads at the primary see every write acknowledged before they began.  A
+ * client may count an entry as committed (its backups' ACKs) before the
+ * primary has applied it, so a read waits until the primary applied its
+ * whole log as of the read's start (vr_op(), published before any of those
+ * acknowledgements left). */
+static int primary_read_fence(struct session *s, struct err *e)
+{
+    uint64_t op, a;
+    pthread_mutex_lock(&s->p.sh->mu);
+    op = s->p.sh->op;
+    pthread_mutex_unlock(&s->p.sh->mu);
+    a = shared_wait_applied(s->p.sh, op, (unsigned)s->p.cfg->read_fence_timeout_ms);
+    if (a < op)
+        return err_set(e, ERR_NOT_READY,
+                       "the primary has applied op %llu of %llu within the read fence timeout; "
+                       "retry", (unsigned long long)a, (unsigned long long)op);
+    s->fenced = true;
+    return 0;
+}
+
 /* Begin a read-write transaction, respecting the DDL barrier. */
 static int begin_txn(struct session *s, enum backend_iso iso, struct err *e)
 {
@@ -450,6 +471,7 @@ static int begin_txn(struct session *s, enum backend_iso iso, struct err *e)
         txn_count(s, -1);
         return -1;
     }
+    s->fenced = false;
     clear_txn(s);
     set_state(s, S_TXN);
     return 0;
@@ -681,7 +703,7 @@ static void do_primary_read(struct session *s, const struct proto_exec *x)
         backend_read_end(s->bs);
         set_state(s, S_IDLE);
     }
-    if (backend_read_begin(s->bs, &a, &e) < 0) {
+    if (primary_read_fence(s, &e) < 0 || backend_read_begin(s->bs, &a, &e) < 0) {
         send_error(s, x->req, &e);
         return;
     }
@@ -1021,6 +1043,13 @@ static void do_exec(struct session *s, const struct proto_exec *x)
         return;
     }
     if (s->state != S_TXN && begin_txn(s, ISO_DEFAULT, &e) < 0) {
+        send_error(s, x->req, &e);
+        return;
+    }
+    if (!s->fenced && info.kind != SQL_WRITE && primary_read_fence(s, &e) < 0) {
+        /* a statement that may read plainly (not only through locks) */
+        if (autocommit)
+            abandon(s);
         send_error(s, x->req, &e);
         return;
     }
