@@ -36,20 +36,48 @@ fi
 
 mkdir -p "$work" || exit 1
 shared="buf err mp proto frame addr cfg connstr logging sqlclass"
-srcs=""
-for s in $shared; do
-    srcs="$srcs $top_srcdir/shared/$s.c"
-done
 cflags="-g -O1 -std=gnu11 -D_GNU_SOURCE -I$top_builddir -I$top_srcdir/shared -I$top_srcdir/include"
 msgpack_cflags=$(pkg-config --cflags msgpack 2>/dev/null)
 msgpack_libs=$(pkg-config --libs msgpack 2>/dev/null || echo -lmsgpackc)
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
+# The shared sources, instrumented once for all harnesses (two at a time).
+objdir=$work/obj
+rm -rf "$objdir" && mkdir -p "$objdir"
+objs="" pids=""
+for s in $shared; do
+    objs="$objs $objdir/$s.o"
+    clang $cflags $san -fsanitize=fuzzer-no-link $msgpack_cflags -c "$top_srcdir/shared/$s.c" \
+        -o "$objdir/$s.o" >"$objdir/$s.log" 2>&1 &
+    pids="$pids $!"
+    if [ "$(echo $pids | wc -w)" -ge 2 ]; then
+        wait $pids
+        pids=""
+    fi
+done
+wait $pids
+compile_failed=""
+for s in $shared; do
+    [ -f "$objdir/$s.o" ] || compile_failed="$compile_failed $s"
+done
+if [ -n "$compile_failed" ]; then
+    i=0
+    for h in $harnesses; do
+        i=$((i + 1))
+        echo "not ok $i - $h: shared sources do not compile:$compile_failed (logs: $objdir)"
+    done
+    for s in $compile_failed; do
+        sed 's/^/# /' "$objdir/$s.log" | head -10
+    done
+    exit 0
+fi
+
 # The generated protocol seeds: every message type, framed.
 seeds_proto=$work/seeds-proto
 rm -rf "$seeds_proto" && mkdir -p "$seeds_proto"
-if ! clang $cflags $msgpack_cflags -o "$work/seedgen" "$fuzzdir/seedgen.c" $srcs $msgpack_libs \
-        >"$work/seedgen.log" 2>&1 || ! "$work/seedgen" "$seeds_proto" >>"$work/seedgen.log" 2>&1; then
+if ! clang $cflags $san -fsanitize=fuzzer-no-link $msgpack_cflags -o "$work/seedgen" \
+        "$fuzzdir/seedgen.c" $objs $msgpack_libs >"$work/seedgen.log" 2>&1 ||
+        ! "$work/seedgen" "$seeds_proto" >>"$work/seedgen.log" 2>&1; then
     echo "# seedgen failed (log: $work/seedgen.log); fuzz_proto starts from the checked-in corpus"
     sed 's/^/# /' "$work/seedgen.log" | head -20
 fi
@@ -64,7 +92,7 @@ for h in $harnesses; do
     esac
     bin=$work/$h
     log=$work/$h.log
-    if ! clang $cflags $san -fsanitize=fuzzer $msgpack_cflags -o "$bin" "$fuzzdir/$h.c" $srcs \
+    if ! clang $cflags $san -fsanitize=fuzzer $msgpack_cflags -o "$bin" "$fuzzdir/$h.c" $objs \
             $msgpack_libs >"$log" 2>&1; then
         echo "not ok $i - $h: does not compile (log: $log)"
         sed 's/^/# /' "$log" | head -20
