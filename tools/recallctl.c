@@ -8,21 +8,15 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "addr.h"
 #include "cfg.h"
 #include "connstr.h"
-#include "frame.h"
+#include "ctlclient.h"
 #include "proto.h"
 
 struct reply {
@@ -31,165 +25,14 @@ struct reply {
     struct proto_status st; /* owned strings */
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int dial(const struct replica_addr *a, int timeout_ms, char *err, size_t errlen)
-{
-    struct addrinfo hints, *res = NULL, *ai;
-    char port[8];
-    int fd = -1, rc;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_socktype = SOCK_STREAM;
-    snprintf(port, sizeof port, "%u", a->port);
-    if ((rc = getaddrinfo(a->host, port, &hints, &res)) != 0) {
-        snprintf(err, errlen, "%s", gai_strerror(rc));
-        return -1;
-    }
-    for (ai = res; ai; ai = ai->ai_next) {
-        struct pollfd p;
-        int soerr = 0;
-        socklen_t sl = sizeof soerr;
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            continue;
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-            break;
-        if (errno != EINPROGRESS) {
-            snprintf(err, errlen, "%s", strerror(errno));
-            close(fd);
-            fd = -1;
-            continue;
-        }
-        p.fd = fd;
-        p.events = POLLOUT;
-        if (poll(&p, 1, timeout_ms) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
-            soerr == 0)
-            break;
-        snprintf(err, errlen, "%s", soerr ? strerror(soerr) : "connect timed out");
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    return fd;
-}
-
-static int send_msg(int fd, const struct proto_msg *m, char *err, size_t errlen)
-{
-    struct buf b;
-    struct err e;
-    size_t off = 0;
-    buf_init(&b);
-    if (frame_encode(m, &b, FRAME_DEFAULT_MAX, &e) < 0) {
-        snprintf(err, errlen, "%s", e.msg);
-        buf_close(&b);
-        return -1;
-    }
-    while (off < b.len) {
-        ssize_t n = send(fd, b.data + off, b.len - off, MSG_NOSIGNAL);
-        if (n < 0 && errno == EAGAIN) {
-            struct pollfd p = {fd, POLLOUT, 0};
-            poll(&p, 1, 1000);
-            continue;
-        }
-        if (n <= 0) {
-            snprintf(err, errlen, "send: %s", strerror(errno));
-            buf_close(&b);
-            return -1;
-        }
-        off += (size_t)n;
-    }
-    buf_close(&b);
-    return 0;
-}
-
-/* Read one message within the deadline. */
-static int recv_msg(int fd, struct buf *in, struct proto_msg *m, uint64_t deadline, char *err,
-                    size_t errlen)
-{
-    for (;;) {
-        uint32_t len;
-        struct err e;
-        enum frame_status fs = frame_parse(in->data, in->len, FRAME_DEFAULT_MAX, &len, &e);
-        if (fs == FRAME_BAD) {
-            snprintf(err, errlen, "%s", e.msg);
-            return -1;
-        }
-        if (fs == FRAME_READY) {
-            int rc = proto_decode(in->data + FRAME_HEADER, len, m, &e);
-            buf_consume(in, FRAME_HEADER + len);
-            if (rc < 0) {
-                snprintf(err, errlen, "%s", e.msg);
-                return -1;
-            }
-            return 0;
-        }
-        uint64_t now = now_ms();
-        struct pollfd p = {fd, POLLIN, 0};
-        if (now >= deadline || poll(&p, 1, (int)(deadline - now)) != 1) {
-            snprintf(err, errlen, "no answer (timeout)");
-            return -1;
-        }
-        if (buf_reserve(in, 65536) < 0) {
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-        ssize_t n = recv(fd, in->data + in->len, 65536, 0);
-        if (n <= 0) {
-            snprintf(err, errlen, "%s", n == 0 ? "connection closed" : strerror(errno));
-            return -1;
-        }
-        in->len += (size_t)n;
-    }
-}
-
 static void probe(const struct replica_addr *a, uint64_t cluster, int timeout_ms, struct reply *r)
 {
-    struct proto_msg m;
-    struct buf in;
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    int fd = dial(a, timeout_ms, r->error, sizeof r->error);
-    memset(&r->st, 0, sizeof r->st);
-    if (fd < 0)
+    struct err e;
+    if (ctl_probe(a, cluster, timeout_ms, &r->st, &e) < 0) {
+        snprintf(r->error, sizeof r->error, "%s", e.msg);
         return;
-    buf_init(&in);
-    memset(&m, 0, sizeof m);
-    m.type = MSG_HELLO;
-    m.u.hello.version = PROTO_VERSION;
-    m.u.hello.cluster = cluster;
-    m.u.hello.role = ROLE_CTL;
-    m.u.hello.replica = PROTO_NO_REPLICA;
-    if (send_msg(fd, &m, r->error, sizeof r->error) < 0)
-        goto out;
-    if (recv_msg(fd, &in, &m, deadline, r->error, sizeof r->error) < 0)
-        goto out;
-    if (m.type == MSG_ERROR) {
-        snprintf(r->error, sizeof r->error, "refused: %s", m.u.error.msg.p);
-        proto_msg_free(&m);
-        goto out;
     }
-    proto_msg_free(&m);
-    memset(&m, 0, sizeof m);
-    m.type = MSG_PROBE;
-    m.u.probe.req = 1;
-    if (send_msg(fd, &m, r->error, sizeof r->error) < 0)
-        goto out;
-    if (recv_msg(fd, &in, &m, deadline, r->error, sizeof r->error) < 0)
-        goto out;
-    if (m.type != MSG_STATUS) {
-        snprintf(r->error, sizeof r->error, "unexpected %s", proto_type_name(m.type));
-        proto_msg_free(&m);
-        goto out;
-    }
-    r->st = m.u.status; /* take ownership */
     r->up = true;
-out:
-    buf_close(&in);
-    close(fd);
 }
 
 static const char *status_name(uint8_t s)
