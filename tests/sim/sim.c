@@ -127,6 +127,7 @@ struct srep {
     bool role_primary;
     uint32_t retain;
     uint32_t tick_us;           /* timers of different hosts run at different speeds */
+    bool donor;                 /* declining for a while, as a state-transfer donor */
 };
 
 /* The committed log as the checker knows it (index = op). */
@@ -211,6 +212,7 @@ struct sim {
     void *hook_arg;
     uint64_t hook_every;
     uint64_t transfer_retain;
+    uint32_t window;
 };
 
 /* ----------------------------------------------------------------- basics */
@@ -635,7 +637,7 @@ static struct vr_config rep_vr_config(const struct sim *s, const struct srep *r)
 {
     struct vr_config c = {.n = (uint32_t)s->nrep, .self = (uint32_t)r->idx,
                           .heartbeat_ticks = HB_TICKS, .timeout_ticks = TIMEOUT_TICKS,
-                          .max_batch_bytes = 2048, .window = 64,
+                          .max_batch_bytes = 2048, .window = s->window,
                           .seed = s->cfg.seed * 1000003u + (uint64_t)r->idx * 7919u + r->inc};
     return c;
 }
@@ -1290,6 +1292,7 @@ static void rep_boot(struct sim *s, struct srep *r)
     r->transferring = false;
     r->role_view = 0;
     r->role_primary = false;
+    r->donor = false;
     trace(s, "r%d boots: view %llu last_normal %llu commit %llu log %llu..%llu applied %llu",
           r->idx, (unsigned long long)r->st.view, (unsigned long long)r->st.last_normal,
           (unsigned long long)r->st.commit, (unsigned long long)r->log.base,
@@ -1354,7 +1357,7 @@ static void rep_transfer(struct sim *s, struct srep *r)
              * transfer is no longer needed */
             trace(s, "r%d state transfer no longer needed", r->idx);
             r->transferring = false;
-            vr_set_declining(r->vr, false);
+            vr_set_declining(r->vr, r->donor);
             rep_drain(s, r);
             return;
         }
@@ -1374,7 +1377,7 @@ static void rep_transfer(struct sim *s, struct srep *r)
     r->seen_commit = r->applied;
     vr_reset_log(r->vr, d->applied);
     r->transferring = false;
-    vr_set_declining(r->vr, false);
+    vr_set_declining(r->vr, r->donor);
     rep_drain(s, r);
 }
 
@@ -2106,12 +2109,28 @@ static void fault_step(struct sim *s)
         fault_crash(s, false);
         break;
     case SIM_MIX_CHAOS:
-        switch (rnd(s) % 7) {
+        switch (rnd(s) % 8) {
         case 0: fault_lossy(s); break;
         case 1: fault_partition(s); break;
         case 2: fault_isolate(s); break;
         case 3: fault_crash(s, chance(s, 0.1)); break;
         case 4: fault_slow_disk(s); break;
+        case 5: {
+            /* the primary steps down (its backend COMMIT failed), or a
+             * replica declines for a while (a donor) */
+            int p = current_primary(s), i = (int)(rnd(s) % (uint64_t)s->nrep);
+            if (p >= 0 && chance(s, 0.5)) {
+                trace(s, "FAULT r%d steps down", p);
+                vr_step_down(s->rep[p].vr);
+                rep_drain(s, &s->rep[p]);
+            } else if (s->rep[i].up && !s->rep[i].transferring) {
+                s->rep[i].donor = !s->rep[i].donor;
+                trace(s, "FAULT r%d %s", i, s->rep[i].donor ? "declines (donor)" : "stops declining");
+                vr_set_declining(s->rep[i].vr, s->rep[i].donor);
+                rep_drain(s, &s->rep[i]);
+            }
+            break;
+        }
         default:
             heal_links(s);
             trace(s, "FAULT partition healed");
@@ -2133,6 +2152,12 @@ static void do_heal(struct sim *s)
         s->rep[i].slow_disk = false;
         if (!s->rep[i].up)
             rep_boot(s, &s->rep[i]);
+        if (s->rep[i].donor) {
+            s->rep[i].donor = false;
+            if (!s->rep[i].transferring)
+                vr_set_declining(s->rep[i].vr, false);
+            rep_drain(s, &s->rep[i]);
+        }
     }
     for (int c = 0; c < s->ncli; c++) {
         struct sclient *cl = &s->cli[c];
@@ -2557,6 +2582,7 @@ int sim_run_scripted(const struct sim_config *cfg, sim_hook_cb hook, uint64_t ev
     s->hook = hook;
     s->hook_arg = arg;
     s->hook_every = every_us ? every_us : 10000;
+    s->window = chance(s, 0.25) ? (uint32_t)rnd_in(s, 1, 4) : 64;
     history_init(&s->hist);
 
     for (int i = 0; i < s->nrep; i++) {
