@@ -948,11 +948,19 @@ new_attempt:
                     fence = M;
                 want = fence;
                 goto new_attempt;
-            case QUORUM_NO_QUORUM:
-                /* Everyone answered, no majority agrees: a view change.
-                 * Ask again after a pause. */
+            case QUORUM_NO_QUORUM: {
+                /* Everyone answered and no majority agrees.  With fewer
+                 * than a majority in normal status at all (recovering,
+                 * diverged, in state transfer), waiting will not help:
+                 * read at the primary.  Otherwise a view change is under
+                 * way: ask again after a pause. */
+                uint32_t normal = 0;
+                for (uint32_t i = 0; i < c->n; i++) {
+                    const struct rstat *r = i == (uint32_t)x ? &xst : &st[i];
+                    normal += r->have && r->status == STATUS_NORMAL;
+                }
                 read_discard(c, (uint32_t)x, xgen, job, &res, areq);
-                if (++tries >= RC_READ_TRIES && job->s)
+                if ((++tries >= RC_READ_TRIES || normal < majority(c)) && job->s)
                     return read_at_primary(c, job->s, deadline, out, e);
                 if (pause_for(c, pause, deadline, true, e) < 0)
                     return -1;
@@ -961,6 +969,7 @@ new_attempt:
                 preq = net_req(c);
                 probe_all(c, preq, st);
                 goto new_attempt;
+            }
             case QUORUM_WAIT:
                 break;
             }

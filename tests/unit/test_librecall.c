@@ -421,6 +421,30 @@ START_TEST(test_read_index_fallback)
 }
 END_TEST
 
+/* A majority out of normal status (diverged, recovering) cannot confirm a
+ * quorum read: it goes to the primary with a ReadIndex round at once. */
+START_TEST(test_read_with_minority_normal)
+{
+    struct fake *f = fake_start(3);
+    recall_conn *c = connect_ok(f, NULL);
+    uint64_t t0;
+
+    exec_ok(c, "INSERT INTO t VALUES (1)");
+    fake_lock(f);
+    f->r[1].status = f->r[2].status = STATUS_DIVERGED;
+    fake_unlock(f);
+    fake_clear_log(f);
+    t0 = ms_now();
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(query_int(c, "SELECT applied", 0), 1);
+    ck_assert_uint_lt(ms_now() - t0, 2000);
+    ck_assert_int_le(fake_count(f, -1, MSG_PROBE, 0, 0), 5 * 3); /* one round per read */
+    ck_assert_int_ge(fake_count(f, 0, MSG_EXEC, PROTO_EXEC_READ | PROTO_EXEC_READ_INDEX, 0), 5);
+    recall_close(c);
+    fake_stop(f);
+}
+END_TEST
+
 START_TEST(test_session_and_any_fences)
 {
     struct fake *f = fake_start(3);
@@ -1082,6 +1106,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_not_primary_redirect);
     tcase_add_test(tc, test_linearizable_read_fences);
     tcase_add_test(tc, test_read_index_fallback);
+    tcase_add_test(tc, test_read_with_minority_normal);
     tcase_add_test(tc, test_session_and_any_fences);
     tcase_add_test(tc, test_streaming_bounded);
     tcase_add_test(tc, test_one_open_result_per_connection);
