@@ -130,7 +130,12 @@ RECALL_API int recall_set_request_timeout(recall_conn *conn, unsigned ms);
  * fetch_rows. */
 RECALL_API int recall_set_fetch_rows(recall_conn *conn, unsigned rows);
 /* Abort the call running on conn from another thread (it fails with
- * RECALL_E_CANCELED, SQLSTATE HY008).  Safe to call at any time. */
+ * RECALL_E_CANCELED, SQLSTATE HY008).  Safe to call at any time; a cancel
+ * while no call runs is forgotten.  A write or COMMIT already sent is not
+ * abandoned: the call waits for its outcome (within the request timeout,
+ * else at most 10 s) and returns it; only if none comes does it fail with
+ * HY008 saying the outcome is unknown.  A statement of an open transaction
+ * that is canceled rolls the transaction back. */
 RECALL_API void recall_cancel(recall_conn *conn);
 /* Whether a transaction is open. */
 RECALL_API int recall_in_transaction(recall_conn *conn);
