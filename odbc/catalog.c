@@ -4,8 +4,9 @@
  * SQLTablePrivileges.
  *
  * On MariaDB/MySQL they query INFORMATION_SCHEMA; on SQLite, sqlite_master
- * and the table-valued pragmas (pragma_table_info, pragma_index_list,
- * pragma_index_info, pragma_foreign_key_list).  Either way the rows are
+ * and the schema PRAGMAs (table_info, index_list, index_info,
+ * foreign_key_list), whose one argument is a quoted literal because PRAGMA
+ * takes no parameters.  Either way the rows are
  * reshaped in C into the result set ODBC defines (column names, types and
  * order) and served as a driver-built table.  Arguments are always bound as
  * parameters; patterns use '\' as the escape character.  The catalog of a
@@ -250,6 +251,35 @@ static SQLRETURN prologue(struct odbc_stmt *s)
 static bool is_mysql(struct odbc_stmt *s)
 {
     return s->conn->backend != BACKEND_SQLITE;
+}
+
+/* Run "PRAGMA name('arg')" into t.  The pragma argument cannot be a bound
+ * parameter (SQLite's table-valued pragma functions with parameters are
+ * refused by the backend's authorizer), so the name is written as a string
+ * literal with its quotes doubled. */
+static SQLRETURN sqlite_pragma(struct odbc_stmt *s, const char *pragma, const char *arg,
+                               struct odbc_table *t)
+{
+    struct buf q;
+    SQLRETURN rc;
+    buf_init(&q);
+    buf_append(&q, "PRAGMA ", 7);
+    buf_append(&q, pragma, strlen(pragma));
+    buf_append(&q, "('", 2);
+    for (const char *p = arg; *p; p++) {
+        if (*p == '\'')
+            buf_append(&q, "''", 2);
+        else
+            buf_append(&q, p, 1);
+    }
+    buf_append(&q, "')", 3);
+    if (q.oom) {
+        buf_close(&q);
+        return odbc_post_oom(&s->h);
+    }
+    rc = odbc_query_table(s, (const char *)q.data, NULL, 0, t);
+    buf_close(&q);
+    return rc;
 }
 
 /* ---------------------------------------------------------- type facts */
@@ -642,10 +672,8 @@ static SQLRETURN columns_sqlite(struct odbc_stmt *s, const char *table, const ch
         char tn[48];
         const char *name = cell_text(&names, i, 0, tn);
         struct odbc_table info;
-        const char *params[1] = {name};
         odbc_table_init(&info, 6);
-        rc = odbc_query_table(s, "SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?)",
-                              params, 1, &info);
+        rc = name ? sqlite_pragma(s, "table_info", name, &info) : SQL_SUCCESS;
         for (size_t r = 0; SQL_SUCCEEDED(rc) && r < info.nrows; r++) {
             char t[6][48];
             const char *col = cell_text(&info, r, 1, t[1]);
@@ -741,32 +769,52 @@ SQLRETURN odbc_statistics(struct odbc_stmt *s, const char *cat_in, const char *s
         }
         odbc_table_free(&raw);
     } else {
-        const char *params[1] = {table_in};
+        /* index_list: seq, name, unique, origin, partial; unique ones first,
+         * then by name (ODBC's order). */
         odbc_table_init(&raw, 3);
-        rc = odbc_query_table(s, "SELECT name, \"unique\", origin FROM pragma_index_list(?) ORDER BY \"unique\" DESC, name",
-                              params, 1, &raw);
-        for (size_t r = 0; SQL_SUCCEEDED(rc) && r < raw.nrows; r++) {
-            char x[3][48];
-            const char *iname = cell_text(&raw, r, 0, x[0]);
-            int64_t uq = cell_int(&raw, r, 1, 0);
-            if (!iname || (unique == SQL_INDEX_UNIQUE && !uq))
-                continue;
-            struct odbc_table cols;
-            const char *p2[1] = {iname};
-            odbc_table_init(&cols, 2);
-            rc = odbc_query_table(s, "SELECT seqno, name FROM pragma_index_info(?) ORDER BY seqno", p2, 1,
-                                  &cols);
-            for (size_t k = 0; SQL_SUCCEEDED(rc) && k < cols.nrows; k++) {
-                char y[48];
-                struct odbc_value row[13] = {vnull(), vnull(), vstr(table_in), vint(uq ? 0 : 1), vnull(),
-                                             vstr(iname), vint(SQL_INDEX_OTHER),
-                                             vint(cell_int(&cols, k, 0, 0) + 1),
-                                             vstr(cell_text(&cols, k, 1, y)), vstr("A"), vnull(),
-                                             vnull(), vnull()};
-                if (odbc_table_add(&t, row) < 0)
-                    rc = odbc_post_oom(&s->h);
+        rc = sqlite_pragma(s, "index_list", table_in, &raw);
+        for (int pass = 0; pass < 2 && SQL_SUCCEEDED(rc); pass++) {
+            size_t nidx = raw.nrows, *order = calloc(nidx ? nidx : 1, sizeof *order), n = 0;
+            if (!order) {
+                rc = odbc_post_oom(&s->h);
+                break;
             }
-            odbc_table_free(&cols);
+            for (size_t r = 0; r < nidx; r++) {
+                char x[48];
+                if ((cell_int(&raw, r, 2, 0) != 0) == (pass == 0) && cell_text(&raw, r, 1, x))
+                    order[n++] = r;
+            }
+            for (size_t i = 1; i < n; i++) /* insertion sort by name */
+                for (size_t j = i; j > 0; j--) {
+                    char a[48], b[48];
+                    if (strcmp(cell_text(&raw, order[j - 1], 1, a), cell_text(&raw, order[j], 1, b)) <= 0)
+                        break;
+                    size_t tmp = order[j];
+                    order[j] = order[j - 1];
+                    order[j - 1] = tmp;
+                }
+            for (size_t i = 0; i < n && SQL_SUCCEEDED(rc); i++) {
+                char x[48];
+                const char *iname = cell_text(&raw, order[i], 1, x);
+                bool uq = pass == 0;
+                if (unique == SQL_INDEX_UNIQUE && !uq)
+                    continue;
+                struct odbc_table cols;
+                odbc_table_init(&cols, 3); /* seqno, cid, name */
+                rc = sqlite_pragma(s, "index_info", iname, &cols);
+                for (size_t k = 0; SQL_SUCCEEDED(rc) && k < cols.nrows; k++) {
+                    char y[48];
+                    struct odbc_value row[13] = {vnull(), vnull(), vstr(table_in), vint(uq ? 0 : 1), vnull(),
+                                                 vstr(iname), vint(SQL_INDEX_OTHER),
+                                                 vint(cell_int(&cols, k, 0, 0) + 1),
+                                                 vstr(cell_text(&cols, k, 2, y)), vstr("A"), vnull(),
+                                                 vnull(), vnull()};
+                    if (odbc_table_add(&t, row) < 0)
+                        rc = odbc_post_oom(&s->h);
+                }
+                odbc_table_free(&cols);
+            }
+            free(order);
         }
         odbc_table_free(&raw);
     }
@@ -782,10 +830,24 @@ SQLRETURN odbc_statistics(struct odbc_stmt *s, const char *cat_in, const char *s
 /* Primary key columns of a SQLite table into rows (pk order). */
 static SQLRETURN sqlite_pk(struct odbc_stmt *s, const char *table, struct odbc_table *raw)
 {
-    const char *params[1] = {table};
+    struct odbc_table info;
+    SQLRETURN rc;
     odbc_table_init(raw, 3);
-    return odbc_query_table(s, "SELECT name, pk, type FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk",
-                            params, 1, raw);
+    odbc_table_init(&info, 6); /* cid, name, type, notnull, dflt_value, pk */
+    rc = sqlite_pragma(s, "table_info", table, &info);
+    /* Key columns in key order: name, position, declared type. */
+    for (int64_t pos = 1; SQL_SUCCEEDED(rc) && pos <= (int64_t)info.nrows; pos++)
+        for (size_t r = 0; r < info.nrows; r++) {
+            char a[48], b[48];
+            if (cell_int(&info, r, 5, 0) != pos)
+                continue;
+            struct odbc_value row[3] = {vstr(cell_text(&info, r, 1, a)), vint(pos),
+                                        vstr(cell_text(&info, r, 2, b))};
+            if (odbc_table_add(raw, row) < 0)
+                rc = odbc_post_oom(&s->h);
+        }
+    odbc_table_free(&info);
+    return rc;
 }
 
 SQLRETURN odbc_primary_keys(struct odbc_stmt *s, const char *cat_in, const char *schem_in,
@@ -861,12 +923,10 @@ static SQLRETURN sqlite_fk_of(struct odbc_stmt *s, const char *fktable, const ch
                               struct odbc_table *t)
 {
     struct odbc_table raw;
-    const char *params[1] = {fktable};
     SQLRETURN rc;
+    /* id, seq, table, from, to, on_update, on_delete, match */
     odbc_table_init(&raw, 7);
-    rc = odbc_query_table(s, "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete "
-                             "FROM pragma_foreign_key_list(?) ORDER BY id, seq",
-                          params, 1, &raw);
+    rc = sqlite_pragma(s, "foreign_key_list", fktable, &raw);
     for (size_t r = 0; SQL_SUCCEEDED(rc) && r < raw.nrows; r++) {
         char x[7][48], pkcol[256] = "";
         const char *ref = cell_text(&raw, r, 2, x[2]);

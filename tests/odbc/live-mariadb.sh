@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# ODBC integration tests against a live mariadb cluster (see live.sh).
+exec "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/odbc/live.sh" mariadb
