@@ -613,8 +613,10 @@ START_TEST(test_large_inputs_are_linear)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("# 7 classifications of ~1 MB took %.3f s\n", secs);
-    ck_assert_msg(secs < 5.0, "classifying 7 MB took %.3f s", secs);
     free(big);
+    /* Linear work takes milliseconds (seconds under valgrind); anything
+     * quadratic in 1 MB would take hours. */
+    ck_assert_msg(secs < 30.0, "classifying 7 MB took %.3f s", secs);
 }
 END_TEST
 
