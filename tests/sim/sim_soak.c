@@ -140,6 +140,11 @@ int main(int argc, char **argv)
             return 1;
         }
         runs++;
+        if (quiet && total / 10000000 != (total + r.steps) / 10000000) {
+            printf("soak: %llu runs, %llu steps so far, all passed\n", (unsigned long long)runs,
+                   (unsigned long long)(total + r.steps));
+            fflush(stdout);
+        }
         total += r.steps;
         ops += r.ops;
         if (have_seed || !quiet)
