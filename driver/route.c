@@ -944,6 +944,13 @@ new_attempt:
                 read_discard(c, (uint32_t)x, xgen, job, &res, areq);
                 if (++tries >= RC_READ_TRIES && job->s)
                     return read_at_primary(c, job->s, deadline, out, e);
+                if (tries >= RC_READ_TRIES) {
+                    /* A read-only transaction has no ReadIndex fallback:
+                     * keep trying, but not in a tight loop. */
+                    if (pause_for(c, pause, deadline, true, e) < 0)
+                        return -1;
+                    pause = pause * 2 > 500 ? 500 : pause * 2;
+                }
                 if (M > fence)
                     fence = M;
                 want = fence;
