@@ -982,6 +982,19 @@ static int choose(struct vr *vr, struct err *e)
     }
     if (have < vr->quorum)
         return 0;
+    /* Choose with our own log too: it is at hand, and a larger set than a
+     * quorum only helps. */
+    if (!vr->dvc[vr->cfg.self].have) {
+        struct dvc *own = &vr->dvc[vr->cfg.self];
+        own->have = true;
+        own->last_normal = vr->last_normal;
+        own->op = vr->op;
+        own->commit = vr->commit;
+        if (own->commit > maxc)
+            maxc = own->commit;
+        if (dvc_better(vr, vr->cfg.self, (uint32_t)best))
+            best = (int)vr->cfg.self;
+    }
     vr->chosen_maxc = maxc;
     if ((uint32_t)best == vr->cfg.self)
         return start_new_view(vr, maxc, e);
@@ -1038,8 +1051,16 @@ static void finish_install(struct vr *vr)
  * entry: see PROTOCOL.md), and last_normal follows once it is durable. */
 static void check_install(struct vr *vr)
 {
+    uint64_t tag;
     if (!vr->inst || vr->inst_wait)
         return;
+    /* An entry tagged with the view we install was made by that view's
+     * primary, which never truncates: by log matching our whole log agrees
+     * with the view's log up to it.  (Regression: a late PREPARE from the
+     * primary gave an old target, and the replica truncated an entry of the
+     * view that it had acknowledged and that had committed.) */
+    if (vr->op > vr->agreed && tag_of(vr, vr->op, &tag) && tag == vr->view)
+        vr->agreed = vr->op;
     if (vr->agreed < vr->inst_target) {
         if (vr->fmode != FETCH_INSTALL)
             fetch_start(vr, FETCH_INSTALL, primary_of(vr, vr->view), vr->agreed + 1);

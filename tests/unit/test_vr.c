@@ -636,6 +636,55 @@ START_TEST(test_recovery_from_heartbeat_when_caught_up)
 }
 END_TEST
 
+/* A restarted replica holds acknowledged entries of the current view beyond
+ * its commit number; a late PREPARE from the same primary, sent before those
+ * entries existed, must not make it drop them (regression: it took the
+ * stale message's op as its install target and truncated above it). */
+START_TEST(test_stale_prepare_keeps_entries_of_the_view)
+{
+    struct harness h;
+    int p;
+    uint32_t b;
+    uint64_t op = 0;
+    struct proto_msg m;
+    struct err e;
+    h_init(&h, 3, 67);
+    p = wait_ready(&h, 200);
+    ck_assert_int_ge(p, 0);
+    b = (uint32_t)(p + 1) % 3;
+    for (uint64_t r = 1; r <= 3; r++) {
+        op = submit(&h, p, 2, r);
+        deliver(&h);
+    }
+    ck_assert_uint_eq(vr_op(h.nd[b].vr), op);
+    ck_assert_uint_lt(vr_commit(h.nd[b].vr), op); /* b does not know op committed */
+    crash(&h, b);
+    h.cut[p][b] = true;
+    boot(&h, b);
+    deliver(&h);
+    ck_assert_int_eq(vr_status(h.nd[b].vr), VR_RECOVERING);
+    /* the primary's PREPARE of op 1, arriving very late */
+    memset(&m, 0, sizeof m);
+    m.type = MSG_PREPARE;
+    m.u.prepare.view = vr_view(h.nd[p].vr);
+    m.u.prepare.commit = 0;
+    m.u.prepare.prev_view = 0;
+    m.u.prepare.seq = 1;
+    ck_assert_int_eq(proto_list_entry_resize(&m.u.prepare.entries, 1), 0);
+    ck_assert_int_eq(proto_entry_copy(&m.u.prepare.entries.v[0], vr_entry(h.nd[p].vr, 1)), 0);
+    ck_assert_int_eq(vr_receive(h.nd[b].vr, (uint32_t)p, &m, &e), 0);
+    proto_msg_free(&m);
+    drain(&h, b);
+    ck_assert_uint_eq(vr_op(h.nd[b].vr), op);
+    ck_assert_ptr_nonnull(vr_entry(h.nd[b].vr, op));
+    h.cut[p][b] = false;
+    tick(&h, 5);
+    ck_assert_int_eq(vr_status(h.nd[b].vr), VR_NORMAL);
+    ck_assert_uint_eq(vr_op(h.nd[b].vr), op);
+    h_free(&h);
+}
+END_TEST
+
 START_TEST(test_all_restart)
 {
     struct harness h;
@@ -966,6 +1015,7 @@ int main(void)
     tcase_add_test(tc, test_view_change_longer_log_loses);
     tcase_add_test(tc, test_restart_and_recovery);
     tcase_add_test(tc, test_recovery_from_heartbeat_when_caught_up);
+    tcase_add_test(tc, test_stale_prepare_keeps_entries_of_the_view);
     tcase_add_test(tc, test_all_restart);
     tcase_add_test(tc, test_restarted_primary_does_not_relead);
     tcase_add_test(tc, test_declining_skipped);
