@@ -21,6 +21,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,6 +49,8 @@ struct applier {
     struct item *head, *tail;   /* owned */
     uint64_t pushed;            /* highest op queued */
     bool primary;               /* may run an outcome-less trailing DDL */
+    uint64_t limit;             /* apply nothing above this op */
+    bool busy;                  /* inside apply_one */
     bool stop;
     bool halted;
     /* a session's answer to JOB_DO_COMMIT / JOB_DO_DDL */
@@ -90,6 +93,36 @@ int applier_push(struct applier *a, const struct proto_entry *entry, struct sess
     pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     return 0;
+}
+
+void applier_set_limit(struct applier *a, uint64_t limit)
+{
+    pthread_mutex_lock(&a->mu);
+    a->limit = limit;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+int applier_wait_quiet(struct applier *a, unsigned timeout_ms)
+{
+    struct timespec until;
+    int rc = 0;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&a->mu);
+    while (!a->stop && (a->busy || (a->head && !a->halted && a->head->entry.op <= a->limit))) {
+        if (pthread_cond_timedwait(&a->cv, &a->mu, &until) == ETIMEDOUT) {
+            rc = -1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
 }
 
 uint64_t applier_pushed(const struct applier *a)
@@ -359,7 +392,8 @@ static void *applier_main(void *arg)
     while (!a->stop) {
         struct item *it = a->head;
         int rc;
-        if (!it || a->halted) {
+        if (!it || a->halted || it->entry.op > a->limit) {
+            pthread_cond_broadcast(&a->cv); /* quiet: wake applier_wait_quiet */
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += FLUSH_INTERVAL_S;
@@ -371,9 +405,11 @@ static void *applier_main(void *arg)
             }
             continue;
         }
+        a->busy = true;
         pthread_mutex_unlock(&a->mu);
         rc = apply_one(a, it);
         pthread_mutex_lock(&a->mu);
+        a->busy = false;
         if (rc == 1) {
             a->head = it->next;
             if (a->tail == it)
@@ -386,6 +422,7 @@ static void *applier_main(void *arg)
             /* wait for the next push or a role change */
             uint64_t pushed = a->pushed;
             bool primary = a->primary;
+            pthread_cond_broadcast(&a->cv); /* quiet */
             while (!a->stop && a->pushed == pushed && a->primary == primary)
                 pthread_cond_wait(&a->cv, &a->mu);
         }
@@ -409,6 +446,7 @@ struct applier *applier_start(struct replica *r, struct backend *be, struct shar
     a->be = be;
     a->sh = sh;
     a->cfg = cfg;
+    a->limit = UINT64_MAX;
     a->last_flush = time(NULL);
     pthread_mutex_lock(&sh->mu);
     a->pushed = sh->applied;

@@ -87,6 +87,9 @@ enum mail_type {
     MAIL_APPLIED,       /* applier: applied through op */
     MAIL_DDL_OUTCOME,   /* DDL entry `op` executed here as primary: log its outcome (e) */
     MAIL_FLUSHED,       /* applier: the backend durably holds everything through op */
+    MAIL_TRANSFER_DONE, /* state transfer: the database now holds op (copied) */
+    MAIL_DONOR_READY,   /* donor: paused at op and database stopped (or e) */
+    MAIL_DONOR_RESUMED, /* donor: database running again (or e) */
     MAIL_FATAL          /* a thread hit an unrecoverable error (e): stop serving */
 };
 
@@ -157,6 +160,12 @@ int applier_push(struct applier *a, const struct proto_entry *entry, struct sess
  * (this replica is the primary of a normal view). */
 void applier_set_primary(struct applier *a, bool primary);
 void applier_stop(struct applier *a);
+/* Apply nothing above `limit` (UINT64_MAX: no limit): donors pause, and
+ * checksums are taken at one op on every replica. */
+void applier_set_limit(struct applier *a, uint64_t limit);
+/* Wait until the applier is between entries with nothing it may apply now.
+ * Returns 0, or -1 after timeout_ms. */
+int applier_wait_quiet(struct applier *a, unsigned timeout_ms);
 /* Highest op handed to the applier. */
 uint64_t applier_pushed(const struct applier *a);
 /* Reply from a session to JOB_DO_COMMIT/JOB_DO_DDL: done (ok) or not. */

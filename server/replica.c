@@ -21,6 +21,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -41,6 +42,7 @@
 #include "replica-internal.h"
 #include "replica.h"
 #include "state.h"
+#include "transfer.h"
 #include "vr.h"
 #include "wal.h"
 
@@ -113,9 +115,28 @@ struct replica {
     struct err fatal_err;
     time_t started;
     struct proto_id system_client; /* all zeros: entries recalld logs itself */
+
+    /* state transfer */
+    struct transfer *xfer;      /* recipient: the running copy, or NULL */
+    bool needs_transfer;        /* db_phase_start found the database behind the log */
+    const char *transfer_why;   /* a transfer to start once the effects are drained */
+    bool rejoining;             /* copied: declining until recovery completes */
+    uint64_t donating;          /* donor: connection id of the recipient, or 0 */
+    uint64_t donor_nonce;
+    bool donor_busy;            /* a donor thread is running */
+    bool donor_stopped;         /* donor: applying paused and the database stopped */
 };
 
 static void drain(struct replica *r);
+static void start_transfer(struct replica *r, const char *why);
+static void donor_release(struct replica *r);
+static void on_sync_request(struct replica *r, struct net_conn *c, const struct proto_sync_request *q);
+static void on_ctl(struct replica *r, struct net_conn *c, const struct proto_ctl *q);
+static void on_transfer_done(struct replica *r);
+static void send_sync_reply(struct replica *r, struct net_conn *c, uint64_t nonce, uint8_t phase,
+                            bool ok, uint64_t applied, const char *path, const char *msg);
+enum marker { MARK_NONE = 0, MARK_COPYING, MARK_REJOINING };
+static int marker_write(struct replica *r, enum marker m, struct err *e);
 
 /* ---- mail ---- */
 
@@ -238,6 +259,13 @@ uint64_t shared_wait_applied(struct shared *sh, uint64_t op, unsigned timeout_ms
 static void publish_status(struct replica *r)
 {
     struct shared *sh = &r->sh;
+    if (!r->vr) {
+        pthread_mutex_lock(&sh->mu);
+        sh->status = STATUS_TRANSFER;
+        sh->is_primary = sh->ready = false;
+        pthread_mutex_unlock(&sh->mu);
+        return;
+    }
     pthread_mutex_lock(&sh->mu);
     sh->view = vr_view(r->vr);
     sh->status = (uint8_t)vr_status(r->vr);
@@ -706,11 +734,24 @@ static void do_role(struct replica *r)
         fail_read_index_all(r);
     }
     applier_set_primary(r->ap, primary && vr_status(r->vr) == VR_NORMAL);
+    if (r->rejoining && vr_status(r->vr) == VR_NORMAL) {
+        struct err e;
+        /* recovery installed a primary's log: it holds every committed
+         * entry again, and may vote */
+        r->rejoining = false;
+        if (!r->halted && !r->donating)
+            vr_set_declining(r->vr, false);
+        if (marker_write(r, MARK_NONE, &e) < 0)
+            log_error("%s", e.msg);
+        log_info("rejoined the cluster after the state transfer");
+    }
 }
 
 static void drain(struct replica *r)
 {
     struct vr_effect eff;
+    if (!r->vr)
+        return;
     while (vr_next_effect(r->vr, &eff)) {
         switch (eff.type) {
         case VR_EFF_SEND:
@@ -757,6 +798,7 @@ static void drain(struct replica *r)
         case VR_EFF_NEED_TRANSFER:
             log_error("the entries from op %llu are gone from every reachable log: this replica "
                       "needs a state transfer", (unsigned long long)eff.op);
+            r->transfer_why = "the entries it needs are gone from every peer's log";
             break;
         }
         vr_effect_free(&eff);
@@ -764,6 +806,11 @@ static void drain(struct replica *r)
             break;
     }
     publish_status(r);
+    if (r->transfer_why) {
+        const char *why = r->transfer_why;
+        r->transfer_why = NULL;
+        start_transfer(r, why);
+    }
 }
 
 static void schedule_flush(struct replica *r)
@@ -779,6 +826,8 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     struct replica *r = arg;
     (void)fd, (void)what;
     r->flush_pending = false;
+    if (!r->vr)
+        return;
     vr_flush(r->vr);
     drain(r);
 }
@@ -787,6 +836,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct replica *r = arg;
     (void)fd, (void)what;
+    if (!r->vr)
+        return;
     vr_tick(r->vr);
     drain(r);
     schedule_flush(r);
@@ -802,7 +853,7 @@ static void retain_log(struct replica *r, uint64_t durable)
     uint64_t keep = r->cfg->log_retain_entries ? r->cfg->log_retain_entries : UINT64_MAX;
     uint64_t below;
     struct err e;
-    if (durable <= keep)
+    if (!r->vr || durable <= keep)
         return;
     below = durable - keep + 1; /* entries below this op may go */
     if (below <= wal_first_op(r->wal))
@@ -852,7 +903,7 @@ static void on_auth(struct replica *r, struct mail *m)
     w.u.welcome.replica = r->self;
     w.u.welcome.view = vr_view(r->vr);
     w.u.welcome.status = (uint8_t)vr_status(r->vr);
-    proto_str_setz(&w.u.welcome.backend, backend_version(r->be));
+    proto_str_setz(&w.u.welcome.backend, r->be ? backend_version(r->be) : "unavailable");
     proto_str_setz(&w.u.welcome.server_version, "recalld " PACKAGE_VERSION);
     net_send(c, &w);
     proto_msg_free(&w);
@@ -860,6 +911,19 @@ static void on_auth(struct replica *r, struct mail *m)
 
 static void on_mail(struct replica *r, struct mail *m)
 {
+    if (!r->vr && (m->type == MAIL_SUBMIT || m->type == MAIL_READ_INDEX ||
+                   m->type == MAIL_DURABLE || m->type == MAIL_APPLIED ||
+                   m->type == MAIL_DDL_OUTCOME || m->type == MAIL_FLUSHED)) {
+        if (m->type == MAIL_SUBMIT && m->s) {
+            struct job *j = job_new(JOB_SUBMITTED);
+            if (j) {
+                err_set(&j->e, ERR_FAILOVER, "transaction rolled back: the replica left service");
+                session_push(m->s, j);
+            }
+        }
+        mail_free(m); /* the database phase is down (state transfer) */
+        return;
+    }
     switch (m->type) {
     case MAIL_SEND: {
         struct net_conn *c = net_find(r->net, m->conn_id);
@@ -917,12 +981,52 @@ static void on_mail(struct replica *r, struct mail *m)
     case MAIL_FLUSHED:
         retain_log(r, m->op);
         break;
+    case MAIL_TRANSFER_DONE:
+        if (r->xfer)
+            on_transfer_done(r);
+        break;
+    case MAIL_DONOR_READY: {
+        struct net_conn *c = r->donating ? net_find(r->net, r->donating) : NULL;
+        char path[PATH_MAX] = "";
+        struct err pe;
+        r->donor_busy = false;
+        if (m->e.code == ERR_OK && transfer_source_path(r->cfg, path, sizeof path, &pe) < 0)
+            m->e = pe;
+        if (!c) {
+            donor_release(r); /* the recipient went away meanwhile */
+        } else if (m->e.code != ERR_OK) {
+            log_error("donor: cannot stop for the final pass: %s", m->e.msg);
+            send_sync_reply(r, c, r->donor_nonce, SYNC_FINAL, false, 0, NULL, m->e.msg);
+            donor_release(r);
+        } else {
+            log_info("donor: database stopped at op %llu; the final pass may run",
+                     (unsigned long long)m->op);
+            send_sync_reply(r, c, r->donor_nonce, SYNC_FINAL, true, m->op, path, NULL);
+        }
+        break;
+    }
+    case MAIL_DONOR_RESUMED:
+        r->donor_busy = false;
+        if (m->e.code != ERR_OK) {
+            log_error("donor: cannot restart the database: %s", m->e.msg);
+            r->fatal = true;
+            r->fatal_err = m->e;
+            event_base_loopexit(r->base, NULL);
+            break;
+        }
+        log_info("donor: database running again; applying resumes");
+        if (r->ap)
+            applier_set_limit(r->ap, UINT64_MAX);
+        if (r->vr && !r->halted && !r->rejoining)
+            vr_set_declining(r->vr, false);
+        break;
     case MAIL_FATAL:
         if (m->e.code == ERR_CORRUPT) {
-            /* apply halted: stay up for diagnosis, never lead */
+            /* apply halted: never lead; repair by copying a donor */
             r->halted = true;
             vr_set_declining(r->vr, true);
             drain(r);
+            start_transfer(r, m->e.msg);
         } else {
             log_error("FATAL: %s", m->e.msg);
             r->fatal = true;
@@ -962,7 +1066,7 @@ static void send_welcome_peer(struct replica *r, struct net_conn *c)
     w.u.welcome.replica = r->self;
     w.u.welcome.view = vr_view(r->vr);
     w.u.welcome.status = (uint8_t)vr_status(r->vr);
-    proto_str_setz(&w.u.welcome.backend, backend_version(r->be));
+    proto_str_setz(&w.u.welcome.backend, r->be ? backend_version(r->be) : "unavailable");
     proto_str_setz(&w.u.welcome.server_version, "recalld " PACKAGE_VERSION);
     net_send(c, &w);
     proto_msg_free(&w);
@@ -1031,6 +1135,12 @@ static void on_hello(struct replica *r, struct net_conn *c, struct proto_hello *
         struct err e;
         cs->role = CR_CLIENT;
         cs->client = h->client;
+        if (!r->vr || r->donor_stopped) {
+            cs->role = CR_CTL; /* nothing to clean up on close */
+            refuse(c, ERR_NOT_READY, "replica %u is not serving: %s", r->self,
+                   r->xfer ? "state transfer in progress" : "donating its database");
+            return;
+        }
         if (r->nclients >= r->cfg->max_clients) {
             refuse(c, ERR_LIMIT, "too many clients (max_clients = %u)", r->cfg->max_clients);
             return;
@@ -1070,7 +1180,7 @@ static void on_status_probe(struct replica *r, struct net_conn *c, uint64_t req)
     char tmp[64];
     uint32_t n = 0;
     uint64_t applied;
-    bool primary = vr_is_primary(r->vr);
+    bool primary = r->vr && vr_is_primary(r->vr);
 
     pthread_mutex_lock(&r->sh.mu);
     applied = r->sh.applied;
@@ -1079,24 +1189,52 @@ static void on_status_probe(struct replica *r, struct net_conn *c, uint64_t req)
     m.type = MSG_STATUS;
     m.u.status.req = req;
     m.u.status.replica = r->self;
-    m.u.status.view = vr_view(r->vr);
-    m.u.status.status = r->halted ? STATUS_DIVERGED : (uint8_t)vr_status(r->vr);
-    m.u.status.op = vr_op(r->vr);
-    m.u.status.commit = vr_commit(r->vr);
     m.u.status.applied = applied;
-    m.u.status.log_start = vr_log_start(r->vr);
-    m.u.status.primary = vr_primary(r->vr);
-    if (proto_list_kv_resize(&m.u.status.detail, 6 + r->n) == 0) {
+    if (r->vr) {
+        m.u.status.view = vr_view(r->vr);
+        m.u.status.status = r->halted ? STATUS_DIVERGED : (uint8_t)vr_status(r->vr);
+        m.u.status.op = vr_op(r->vr);
+        m.u.status.commit = vr_commit(r->vr);
+        m.u.status.log_start = vr_log_start(r->vr);
+        m.u.status.primary = vr_primary(r->vr);
+    } else {
+        m.u.status.status = STATUS_TRANSFER;
+        m.u.status.primary = PROTO_NO_REPLICA;
+    }
+    if (proto_list_kv_resize(&m.u.status.detail, 14 + r->n) == 0) {
         kv = m.u.status.detail.v;
 #define KV_(k, v) (proto_str_setz(&kv[n].key, k), proto_str_setz(&kv[n].val, v), n++)
-        KV_("role", primary ? "primary" : "backup");
-        KV_("backend", backend_version(r->be));
+        KV_("role", primary ? "primary" : r->vr ? "backup" : "transfer");
+        KV_("backend", r->be ? backend_version(r->be) : "closed");
         KV_("version", PACKAGE_VERSION);
         snprintf(tmp, sizeof tmp, "%u", r->nclients);
         KV_("clients", tmp);
         snprintf(tmp, sizeof tmp, "%lld", (long long)(time(NULL) - r->started));
         KV_("uptime_s", tmp);
-        KV_("ready", vr_ready(r->vr) ? "yes" : "no");
+        KV_("ready", r->vr && vr_ready(r->vr) ? "yes" : "no");
+        if (r->donating)
+            KV_("donating", r->donor_stopped ? "final pass (applying paused)" : "bulk copy");
+        if (r->rejoining)
+            KV_("rejoining", "yes");
+        if (r->xfer) {
+            struct transfer_progress tp;
+            transfer_progress(r->xfer, &tp);
+            KV_("transfer_phase", tp.phase);
+            snprintf(tmp, sizeof tmp, "%d", tp.donor);
+            KV_("transfer_donor", tmp);
+            snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)tp.bytes);
+            KV_("transfer_bytes", tmp);
+            snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)tp.total);
+            KV_("transfer_total", tmp);
+            snprintf(tmp, sizeof tmp, "%.0f", tp.rate);
+            KV_("transfer_rate", tmp);
+            snprintf(tmp, sizeof tmp, "%d", tp.eta_s);
+            KV_("transfer_eta_s", tmp);
+            snprintf(tmp, sizeof tmp, "%u", tp.attempt);
+            KV_("transfer_attempt", tmp);
+            if (tp.error[0])
+                KV_("transfer_error", tp.error);
+        }
         if (primary) {
             for (uint32_t i = 0; i < r->n; i++) {
                 char key[32];
@@ -1216,6 +1354,8 @@ static void msg_cb(struct net_conn *c, struct proto_msg *m, void *arg)
             on_status_probe(r, c, m->u.probe.req);
             return;
         }
+        if (!r->vr)
+            return; /* out of service: neither acknowledge nor vote */
         if (vr_receive(r->vr, cs->peer, m, &e) < 0) {
             net_close(c, true, "protocol error from replica %u: %s", cs->peer, e.msg);
             return;
@@ -1226,6 +1366,10 @@ static void msg_cb(struct net_conn *c, struct proto_msg *m, void *arg)
     case CR_CTL:
         if (m->type == MSG_PROBE)
             on_status_probe(r, c, m->u.probe.req);
+        else if (m->type == MSG_SYNC_REQUEST)
+            on_sync_request(r, c, &m->u.sync_request);
+        else if (m->type == MSG_CTL)
+            on_ctl(r, c, &m->u.ctl);
         else
             net_close(c, true, "unexpected %s from a control client", proto_type_name(m->type));
         return;
@@ -1250,6 +1394,10 @@ static void close_cb(struct net_conn *c, void *arg)
     if (cs->role == CR_LINK) {
         cs->link_ready = false;
         return; /* the link reconnects and keeps its state */
+    }
+    if (cs->role == CR_CTL && r->donating == net_conn_id(c)) {
+        log_info("donor: the recipient disconnected");
+        donor_release(r);
     }
     if (cs->role == CR_CLIENT && cs->s) {
         struct job *j = job_new(JOB_QUIT);
@@ -1284,14 +1432,20 @@ static void connected_cb(struct net_conn *c, void *arg)
 
 /* ---- bring-up ---- */
 
-static int load_log(struct replica *r, uint64_t applied, struct err *e)
+/* ---- the database phase: backend, log, core, applier ---- */
+
+/* Load the durable log into the core.  After a state transfer the whole log
+ * is dropped: the database's applied op is the new start, and recovery
+ * fetches what follows from the primary. */
+static int load_log(struct replica *r, uint64_t applied, bool reset, struct err *e)
 {
     uint64_t first = wal_first_op(r->wal), last = wal_last_op(r->wal);
     struct buf b;
 
-    if (!last || last <= applied) {
+    r->last_kind = 0;
+    if (reset || !last || last <= applied) {
         /* nothing above what the database holds: start the log after it */
-        if (last && wal_reset(r->wal, applied + 1, e) < 0)
+        if ((last || reset) && wal_reset(r->wal, applied + 1, e) < 0)
             return err_wrap(e, "resetting the log after op %llu", (unsigned long long)applied);
         vr_set_log_base(r->vr, applied, 0);
         return 0;
@@ -1356,18 +1510,555 @@ static char *backend_dsn(const struct cfg *cfg)
     return (char *)b.data;
 }
 
-struct replica *replica_open(const struct cfg *cfg, struct event_base *base, struct err *e)
+/* ---- the transfer marker (data_dir/transfer) ----
+ * "copying": the database may be half copied; never open it, copy again.
+ * "rejoining": the copy is complete but this replica dropped its log, so it
+ * may have acknowledged entries it no longer holds: it must not vote in a
+ * view change until recovery installed a primary's log. */
+static void marker_file(const struct replica *r, char *out, size_t cap)
 {
-    struct replica *r = calloc(1, sizeof *r);
+    snprintf(out, cap, "%s/transfer", r->cfg->data_dir);
+}
+
+static enum marker marker_read(const struct replica *r)
+{
+    char path[PATH_MAX], buf[32] = "";
+    FILE *f;
+    marker_file(r, path, sizeof path);
+    if (!(f = fopen(path, "r")))
+        return MARK_NONE;
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    fclose(f);
+    return strncmp(buf, "rejoining", 9) == 0 ? MARK_REJOINING : MARK_COPYING;
+}
+
+static int marker_write(struct replica *r, enum marker m, struct err *e)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 8];
+    int fd;
+    marker_file(r, path, sizeof path);
+    if (m == MARK_NONE) {
+        if (unlink(path) < 0 && errno != ENOENT)
+            return err_set_errno(e, errno, "removing %s", path);
+        return 0;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return err_set_errno(e, errno, "writing %s", tmp);
+    const char *text = m == MARK_COPYING ? "copying\n" : "rejoining\n";
+    if (write(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
+        close(fd);
+        return err_set_errno(e, errno, "writing %s", tmp);
+    }
+    close(fd);
+    if (rename(tmp, path) < 0)
+        return err_set_errno(e, errno, "renaming %s", tmp);
+    fd = open(r->cfg->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    return 0;
+}
+
+/* Take the database phase down: clients go, sessions roll back, the
+ * applier stops, the core is set aside (state persisted), the backend
+ * closes.  The network and the log stay. */
+static void db_phase_stop(struct replica *r)
+{
+    size_t pos = 0;
+    uint64_t key;
+    void *val;
+    uint64_t *ids;
+    size_t n = 0;
+
+    if (r->vr) {
+        fail_pending_above(r, 0);
+        failover_all_sessions(r);
+        fail_read_index_all(r);
+    }
+    /* clients reconnect once the replica serves again */
+    ids = calloc(r->clients.len + 1, sizeof *ids);
+    while (ids && hmap_next(&r->clients, &pos, &key, &val))
+        ids[n++] = (uint64_t)(uintptr_t)val;
+    for (size_t i = 0; i < n; i++)
+        net_close(net_find(r->net, ids[i]), true, "this replica is leaving service");
+    free(ids);
+    {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 10;
+        pthread_mutex_lock(&r->sh.mu);
+        while (r->sh.live_sessions > 0)
+            if (pthread_cond_timedwait(&r->sh.barrier_cv, &r->sh.mu, &until) == ETIMEDOUT)
+                break;
+        if (r->sh.live_sessions > 0)
+            log_warn("%d session(s) still busy", r->sh.live_sessions);
+        pthread_mutex_unlock(&r->sh.mu);
+    }
+    applier_stop(r->ap);
+    r->ap = NULL;
+    while (r->saved) {
+        struct saved_wait *w = r->saved;
+        r->saved = w->next;
+        free(w);
+    }
+    while (r->deferred) {
+        struct mail *m = r->deferred;
+        r->deferred = m->next;
+        mail_free(m);
+    }
+    r->deferred_tail = NULL;
+    if (r->vr) {
+        struct vr_persist p = vr_persisted(r->vr);
+        do_persist(r, &p);
+        vr_free(r->vr);
+        r->vr = NULL;
+    }
+    backend_close(r->be);
+    r->be = NULL;
+    r->halted = false;
+    publish_status(r);
+}
+
+/* Bring the database phase up.  after_transfer: the database was just
+ * copied: drop the log and stay out of view changes until recovered. */
+static int db_phase_start(struct replica *r, bool after_transfer, struct err *e)
+{
+    const struct cfg *cfg = r->cfg;
     struct replica_state st;
     struct backend_state bst;
     struct vr_config vc;
     struct vr_persist vp;
+    char a[ADDR_ID_STR_MAX], b[ADDR_ID_STR_MAX];
+    bool found;
+
+    if (state_load(cfg->data_dir, &st, &found, e) < 0 || !found)
+        return found ? err_wrap(e, "state file") : err_set(e, ERR_CORRUPT, "state file vanished");
+    {
+        char *dsn = backend_dsn(cfg);
+        if (!dsn)
+            return err_set(e, ERR_NOMEM, "out of memory");
+        r->be = backend_open(dsn, e);
+        explicit_bzero(dsn, strlen(dsn));
+        free(dsn);
+    }
+    if (!r->be)
+        return -1;
+    if (backend_get_state(r->be, &bst, e) < 0)
+        goto fail;
+    if (bst.ddl_pending) {
+        err_set(e, ERR_CORRUPT,
+                "the database was interrupted in the middle of DDL at op %llu and recalld cannot "
+                "tell from the schema whether it ran: this replica needs repair (recallctl "
+                "resync)", (unsigned long long)bst.ddl_pending);
+        goto fail;
+    }
+    if (bst.cluster == 0 && !after_transfer) {
+        if (backend_set_cluster(r->be, r->cluster, e) < 0)
+            goto fail;
+    } else if (bst.cluster != r->cluster) {
+        err_set(e, ERR_CONFIG, "the database belongs to cluster %s, not %s",
+                addr_cluster_id_format(bst.cluster, a), addr_cluster_id_format(r->cluster, b));
+        goto fail;
+    }
+    pthread_mutex_lock(&r->sh.mu);
+    r->sh.applied = bst.applied;
+    pthread_mutex_unlock(&r->sh.mu);
+    log_info("backend %s: applied op %llu", backend_version(r->be),
+             (unsigned long long)bst.applied);
+
+    memset(&vc, 0, sizeof vc);
+    vc.n = r->n;
+    vc.self = r->self;
+    vc.heartbeat_ticks = cfg->heartbeat_ms / TICK_MS ? cfg->heartbeat_ms / TICK_MS : 1;
+    vc.timeout_ticks = cfg->view_change_timeout_ms / TICK_MS;
+    vc.max_batch_bytes = (uint32_t)(cfg->max_frame / 2);
+    vc.window = WINDOW_OPS;
+    if (getrandom(&vc.seed, sizeof vc.seed, 0) != sizeof vc.seed)
+        vc.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+    vp.view = st.view;
+    vp.last_normal = st.last_normal;
+    vp.commit = st.commit;
+    r->vr = vr_new(&vc, &vp, e);
+    if (!r->vr)
+        goto fail;
+    /* appends reported durable before now belong to a log we drop or reload */
+    pthread_mutex_lock(&r->sync_mu);
+    r->sync_gen++;
+    pthread_mutex_unlock(&r->sync_mu);
+    if (load_log(r, bst.applied, after_transfer, e) < 0) {
+        if (e->code == ERR_CORRUPT && !after_transfer)
+            r->needs_transfer = true;
+        goto fail;
+    }
+    pthread_mutex_lock(&r->sync_mu);
+    r->sync_appended = wal_last_op(r->wal);
+    pthread_mutex_unlock(&r->sync_mu);
+    r->pushed_commit = bst.applied;
+    r->ap = applier_start(r, r->be, &r->sh, cfg, e);
+    if (!r->ap)
+        goto fail;
+    r->rejoining = after_transfer || marker_read(r) == MARK_REJOINING;
+    if (r->rejoining)
+        vr_set_declining(r->vr, true);
+    vr_start(r->vr, bst.applied);
+    drain(r);
+    return 0;
+fail:
+    if (r->vr) {
+        vr_free(r->vr);
+        r->vr = NULL;
+    }
+    backend_close(r->be);
+    r->be = NULL;
+    return -1;
+}
+
+/* ---- state transfer: the recipient ---- */
+
+static void on_transfer_copied(void *arg, uint64_t donor_applied)
+{
+    struct replica *r = arg;
+    struct mail *m = mail_new(MAIL_TRANSFER_DONE);
+    if (m) {
+        m->op = donor_applied;
+        replica_post(r, m);
+    }
+}
+
+/* Leave service and copy a donor's database (DESIGN section 7). */
+static void start_transfer(struct replica *r, const char *why)
+{
+    struct err e;
+    if (r->xfer)
+        return;
+    if (r->n == 1) {
+        log_error("state transfer needed (%s) but there is no other replica to copy from", why);
+        return;
+    }
+    log_warn("STATE TRANSFER: %s; this replica leaves service and copies a donor's database", why);
+    if (marker_write(r, MARK_COPYING, &e) < 0) {
+        log_error("cannot start a state transfer: %s", e.msg);
+        return;
+    }
+    db_phase_stop(r);
+    r->xfer = transfer_start(r->cfg, on_transfer_copied, r, &e);
+    if (!r->xfer)
+        log_error("cannot start a state transfer: %s", e.msg);
+    publish_status(r);
+}
+
+static void on_transfer_done(struct replica *r)
+{
+    struct err e;
+    transfer_stop(r->xfer);
+    r->xfer = NULL;
+    if (marker_write(r, MARK_REJOINING, &e) < 0)
+        log_error("%s", e.msg);
+    if (db_phase_start(r, true, &e) < 0) {
+        log_error("the copied database cannot be opened: %s", e.msg);
+        start_transfer(r, "the copied database could not be opened");
+        return;
+    }
+    log_info("rejoining through VR recovery");
+}
+
+/* ---- state transfer: the donor ---- */
+
+struct donor_job {
+    struct replica *r;
+    bool resume;
+};
+
+/* The donor's slow steps run off the event loop: pause applying, stop the
+ * database cleanly (final pass), or start it again. */
+static void *donor_main(void *arg)
+{
+    struct donor_job *dj = arg;
+    struct replica *r = dj->r;
+    struct mail *m = mail_new(dj->resume ? MAIL_DONOR_RESUMED : MAIL_DONOR_READY);
+    struct err e;
+    unsigned hook_timeout = r->cfg->start_timeout ? r->cfg->start_timeout : 120;
+
+    err_clear(&e);
+    if (!dj->resume) {
+        if (applier_wait_quiet(r->ap, hook_timeout * 1000) < 0)
+            err_set(&e, ERR_TIMEOUT, "the applier did not pause in time");
+        else if (backend_quiesce(r->be, &e) == 0)
+            transfer_run_hook("stop_server", r->cfg->stop_server, hook_timeout, &e);
+        pthread_mutex_lock(&r->sh.mu);
+        if (m)
+            m->op = r->sh.applied;
+        pthread_mutex_unlock(&r->sh.mu);
+    } else {
+        if (transfer_run_hook("start_server", r->cfg->start_server, hook_timeout, &e) == 0)
+            backend_resume(r->be, &e);
+    }
+    if (m) {
+        m->e = e;
+        replica_post(r, m);
+    }
+    free(dj);
+    return NULL;
+}
+
+static void donor_spawn(struct replica *r, bool resume)
+{
+    struct donor_job *dj = calloc(1, sizeof *dj);
+    pthread_t th;
+    if (!dj)
+        return;
+    dj->r = r;
+    dj->resume = resume;
+    r->donor_busy = true;
+    if (pthread_create(&th, NULL, donor_main, dj) != 0) {
+        free(dj);
+        r->donor_busy = false;
+        log_error("cannot start the donor thread");
+        return;
+    }
+    pthread_detach(th);
+}
+
+static void send_sync_reply(struct replica *r, struct net_conn *c, uint64_t nonce, uint8_t phase,
+                            bool ok, uint64_t applied, const char *path, const char *msg)
+{
+    struct proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MSG_SYNC_REPLY;
+    m.u.sync_reply.replica = r->self;
+    m.u.sync_reply.nonce = nonce;
+    m.u.sync_reply.phase = phase;
+    m.u.sync_reply.ok = ok;
+    m.u.sync_reply.applied = applied;
+    proto_str_setz(&m.u.sync_reply.path, path ? path : "");
+    proto_str_setz(&m.u.sync_reply.msg, msg ? msg : "");
+    net_send(c, &m);
+    proto_msg_free(&m);
+}
+
+/* The recipient is done (DONE, or its connection closed): start again. */
+static void donor_release(struct replica *r)
+{
+    if (!r->donating)
+        return;
+    r->donating = 0;
+    if (r->donor_stopped) {
+        r->donor_stopped = false;
+        donor_spawn(r, true);
+    } else if (r->ap) {
+        applier_set_limit(r->ap, UINT64_MAX);
+        if (r->vr && !r->halted)
+            vr_set_declining(r->vr, false);
+    }
+}
+
+static void on_sync_request(struct replica *r, struct net_conn *c, const struct proto_sync_request *q)
+{
+    char path[PATH_MAX];
+    struct err e;
+    uint64_t applied;
+
+    pthread_mutex_lock(&r->sh.mu);
+    applied = r->sh.applied;
+    pthread_mutex_unlock(&r->sh.mu);
+    if (!r->vr || r->halted) {
+        send_sync_reply(r, c, q->nonce, q->phase, false, 0, NULL,
+                        r->halted ? "this replica's database diverged" : "this replica is itself not in service");
+        return;
+    }
+    switch (q->phase) {
+    case SYNC_BULK:
+        if (r->donating && r->donating != net_conn_id(c)) {
+            send_sync_reply(r, c, q->nonce, q->phase, false, 0, NULL, "already donating to another replica");
+            return;
+        }
+        if (transfer_source_path(r->cfg, path, sizeof path, &e) < 0) {
+            send_sync_reply(r, c, q->nonce, q->phase, false, 0, NULL, e.msg);
+            return;
+        }
+        log_info("donating the database to replica %u (bulk copy of %s)", q->replica, path);
+        r->donating = net_conn_id(c);
+        r->donor_nonce = q->nonce;
+        send_sync_reply(r, c, q->nonce, q->phase, true, applied, path, NULL);
+        return;
+    case SYNC_FINAL:
+        if (r->donating != net_conn_id(c) || r->donor_busy || r->donor_stopped) {
+            send_sync_reply(r, c, q->nonce, q->phase, false, 0, NULL, "no bulk copy in progress");
+            return;
+        }
+        log_info("donor: pausing the apply at op %llu and stopping the database for the final "
+                 "pass (the log keeps acknowledging)", (unsigned long long)applied);
+        vr_set_declining(r->vr, true); /* a donating replica never leads */
+        applier_set_limit(r->ap, applied);
+        {
+            /* reads here would fail while the database is stopped */
+            size_t pos = 0, n = 0;
+            uint64_t key, *ids = calloc(r->clients.len + 1, sizeof *ids);
+            void *val;
+            while (ids && hmap_next(&r->clients, &pos, &key, &val))
+                ids[n++] = (uint64_t)(uintptr_t)val;
+            for (size_t i = 0; i < n; i++)
+                net_close(net_find(r->net, ids[i]), true, "this replica is donating its database");
+            free(ids);
+        }
+        r->donor_stopped = true;
+        donor_spawn(r, false);
+        return;
+    case SYNC_DONE:
+        if (r->donating == net_conn_id(c)) {
+            log_info("donation to replica %u complete", q->replica);
+            donor_release(r);
+        }
+        return;
+    default:
+        send_sync_reply(r, c, q->nonce, q->phase, false, 0, NULL, "unknown phase");
+    }
+}
+
+/* ---- administrative commands (recallctl) ---- */
+
+static void ctl_reply(struct net_conn *c, uint64_t req, uint32_t self, uint64_t applied,
+                      struct proto_list_kv *detail)
+{
+    struct proto_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = MSG_STATUS;
+    m.u.status.req = req;
+    m.u.status.replica = self;
+    m.u.status.applied = applied;
+    if (detail) {
+        m.u.status.detail = *detail; /* moved */
+        memset(detail, 0, sizeof *detail);
+    }
+    net_send(c, &m);
+    proto_msg_free(&m);
+}
+
+struct checksum_job {
+    struct replica *r;
+    uint64_t conn_id, req, target;
+};
+
+/* Checksums of every table at one op: the applier stops at `target` (or
+ * wherever the committed entries end, if fewer arrive), the backend sums
+ * its tables, and applying resumes.  On the primary, commits wait meanwhile. */
+static void *checksum_main(void *arg)
+{
+    struct checksum_job *cj = arg;
+    struct replica *r = cj->r;
+    struct proto_msg m;
+    struct mail *ml;
+    struct err e;
+    uint64_t applied = 0;
+
+    for (int i = 0; i < 50; i++) {
+        if (shared_wait_applied(&r->sh, cj->target, 100) >= cj->target)
+            break;
+        if (i >= 10 && applier_wait_quiet(r->ap, 0) == 0)
+            break; /* nothing more to apply for a second */
+    }
+    applier_wait_quiet(r->ap, 10000);
+    memset(&m, 0, sizeof m);
+    m.type = MSG_STATUS;
+    m.u.status.req = cj->req;
+    m.u.status.replica = r->self;
+    if (backend_checksum(r->be, &applied, &m.u.status.detail, &e) < 0) {
+        applier_set_limit(r->ap, UINT64_MAX);
+        ml = mail_error(cj->conn_id, cj->req, &e, (uint32_t)r->cfg->max_frame);
+    } else {
+        applier_set_limit(r->ap, UINT64_MAX);
+        m.u.status.applied = applied;
+        ml = mail_frame(MAIL_SEND, cj->conn_id, &m, (uint32_t)r->cfg->max_frame);
+    }
+    proto_msg_free(&m);
+    if (ml)
+        replica_post(r, ml);
+    free(cj);
+    return NULL;
+}
+
+static const char *kv_get(const struct proto_list_kv *l, const char *key)
+{
+    for (uint32_t i = 0; i < l->n; i++)
+        if (l->v[i].key.p && strcmp(l->v[i].key.p, key) == 0)
+            return l->v[i].val.p;
+    return NULL;
+}
+
+static void on_ctl(struct replica *r, struct net_conn *c, const struct proto_ctl *q)
+{
+    const char *cmd = q->command.p ? q->command.p : "";
+    if (strcmp(cmd, "checksum") == 0) {
+        const char *op = kv_get(&q->args, "op");
+        struct checksum_job *cj;
+        pthread_t th;
+        if (!r->vr || !r->ap || r->halted) {
+            send_error_conn(c, q->req, ERR_NOT_READY, "replica %u is not in service", r->self);
+            return;
+        }
+        cj = calloc(1, sizeof *cj);
+        if (!cj)
+            return;
+        cj->r = r;
+        cj->conn_id = net_conn_id(c);
+        cj->req = q->req;
+        cj->target = op ? strtoull(op, NULL, 10) : 0;
+        pthread_mutex_lock(&r->sh.mu);
+        if (cj->target < r->sh.applied)
+            cj->target = r->sh.applied; /* already past it: sum here, the caller compares ops */
+        pthread_mutex_unlock(&r->sh.mu);
+        applier_set_limit(r->ap, cj->target);
+        if (pthread_create(&th, NULL, checksum_main, cj) != 0) {
+            applier_set_limit(r->ap, UINT64_MAX);
+            free(cj);
+            send_error_conn(c, q->req, ERR_LIMIT, "cannot start a thread");
+            return;
+        }
+        pthread_detach(th);
+        return;
+    }
+    if (strcmp(cmd, "resync") == 0) {
+        struct proto_list_kv d = {0};
+        if (r->xfer) {
+            send_error_conn(c, q->req, ERR_STATE, "replica %u is already in state transfer", r->self);
+            return;
+        }
+        if (r->n == 1) {
+            send_error_conn(c, q->req, ERR_STATE, "a single replica has nobody to copy from");
+            return;
+        }
+        if (r->vr && vr_is_primary(r->vr)) {
+            log_warn("resync requested on the primary: stepping down first");
+            vr_step_down(r->vr);
+            drain(r);
+        }
+        if (proto_list_kv_resize(&d, 1) == 0) {
+            proto_str_setz(&d.v[0].key, "result");
+            proto_str_setz(&d.v[0].val, "state transfer started");
+        }
+        ctl_reply(c, q->req, r->self, 0, &d);
+        proto_list_kv_resize(&d, 0);
+        free(d.v);
+        start_transfer(r, "requested by recallctl resync");
+        return;
+    }
+    send_error_conn(c, q->req, ERR_INVALID, "unknown command '%s' (checksum, resync)", cmd);
+}
+
+struct replica *replica_open(const struct cfg *cfg, struct event_base *base, struct err *e)
+{
+    struct replica *r = calloc(1, sizeof *r);
+    struct replica_state st;
     struct net_options no;
     struct net_callbacks cb;
     char path[PATH_MAX], a[ADDR_ID_STR_MAX], b[ADDR_ID_STR_MAX];
     bool found;
     struct buf lt;
+    enum marker mark;
 
     if (!r) {
         err_set(e, ERR_NOMEM, "out of memory");
@@ -1424,66 +2115,17 @@ struct replica *replica_open(const struct cfg *cfg, struct event_base *base, str
         log_info("new replica %u of cluster %s in %s", r->self,
                  addr_cluster_id_format(r->cluster, a), cfg->data_dir);
     }
+    if (transfer_marker_ensure(cfg, e) < 0)
+        goto fail;
 
-    /* the database */
-    {
-        char *dsn = backend_dsn(cfg);
-        if (!dsn) {
-            err_set(e, ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        r->be = backend_open(dsn, e);
-        explicit_bzero(dsn, strlen(dsn));
-        free(dsn);
-    }
-    if (!r->be)
-        goto fail;
-    if (backend_get_state(r->be, &bst, e) < 0)
-        goto fail;
-    if (bst.ddl_pending) {
-        err_set(e, ERR_CORRUPT,
-                "the database was interrupted in the middle of DDL at op %llu and recalld cannot "
-                "tell from the schema whether it ran: this replica needs repair (restore its "
-                "database from another replica) before it can serve",
-                (unsigned long long)bst.ddl_pending);
-        goto fail;
-    }
-    if (bst.cluster == 0) {
-        if (backend_set_cluster(r->be, r->cluster, e) < 0)
-            goto fail;
-    } else if (bst.cluster != r->cluster) {
-        err_set(e, ERR_CONFIG, "the database belongs to cluster %s, not %s",
-                addr_cluster_id_format(bst.cluster, a), addr_cluster_id_format(r->cluster, b));
-        goto fail;
-    }
-    r->sh.applied = bst.applied;
-    log_info("backend %s: applied op %llu", backend_version(r->be),
-             (unsigned long long)bst.applied);
-
-    /* the log and the core */
+    /* the log, and the thread that makes it durable */
     snprintf(path, sizeof path, "%s/log", cfg->data_dir);
-    if (wal_open(path, NULL, &r->wal, e) < 0)
-        goto fail;
-    memset(&vc, 0, sizeof vc);
-    vc.n = r->n;
-    vc.self = r->self;
-    vc.heartbeat_ticks = cfg->heartbeat_ms / TICK_MS ? cfg->heartbeat_ms / TICK_MS : 1;
-    vc.timeout_ticks = cfg->view_change_timeout_ms / TICK_MS;
-    vc.max_batch_bytes = (uint32_t)(cfg->max_frame / 2);
-    vc.window = WINDOW_OPS;
-    if (getrandom(&vc.seed, sizeof vc.seed, 0) != sizeof vc.seed)
-        vc.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
-    vp.view = st.view;
-    vp.last_normal = st.last_normal;
-    vp.commit = st.commit;
-    r->vr = vr_new(&vc, &vp, e);
-    if (!r->vr)
-        goto fail;
-    if (load_log(r, bst.applied, e) < 0)
-        goto fail;
-    r->pushed_commit = bst.applied;
-
-    /* threads */
+    {
+        struct wal_options wo = {.segment_bytes = cfg->log_segment_size,
+                                 .max_record = (uint32_t)cfg->max_frame};
+        if (wal_open(path, &wo, &r->wal, e) < 0)
+            goto fail;
+    }
     r->mail_ev = event_new(base, -1, 0, mail_cb, r);
     r->flush_ev = event_new(base, -1, 0, flush_cb, r);
     r->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, r);
@@ -1492,16 +2134,13 @@ struct replica *replica_open(const struct cfg *cfg, struct event_base *base, str
         goto fail;
     }
     event_priority_set(r->flush_ev, 2);
-    r->ap = applier_start(r, r->be, &r->sh, cfg, e);
-    if (!r->ap)
-        goto fail;
     if (pthread_create(&r->sync_thread, NULL, sync_main, r) != 0) {
         err_set(e, ERR_LIMIT, "cannot start the log-sync thread");
         goto fail;
     }
     r->sync_started = true;
 
-    /* network */
+    /* the network */
     memset(&no, 0, sizeof no);
     no.max_frame = (uint32_t)cfg->max_frame;
     memset(&cb, 0, sizeof cb);
@@ -1530,12 +2169,28 @@ struct replica *replica_open(const struct cfg *cfg, struct event_base *base, str
         net_set_data(r->links[i], cs);
     }
 
-    vr_start(r->vr, bst.applied);
-    drain(r);
+    /* the database, unless a state transfer must bring it first */
+    mark = marker_read(r);
+    if (mark == MARK_COPYING) {
+        log_warn("a state transfer was interrupted: copying the database again");
+        r->xfer = transfer_start(cfg, on_transfer_copied, r, e);
+        if (!r->xfer)
+            goto fail;
+    } else if (db_phase_start(r, false, e) < 0) {
+        if (!r->needs_transfer)
+            goto fail;
+        log_warn("%s", e->msg);
+        start_transfer(r, "the database is behind every entry the log still holds");
+        if (!r->xfer) {
+            err_set(e, ERR_INTERNAL, "could not start a state transfer");
+            goto fail;
+        }
+    }
     {
         struct timeval tv = {0, TICK_MS * 1000};
         event_add(r->tick_ev, &tv);
     }
+    publish_status(r);
     log_info("replica %u of %u listening on %s:%u", r->self, r->n, cfg->listen.host,
              cfg->listen.port);
     return r;
@@ -1566,11 +2221,10 @@ void replica_close(struct replica *r)
     pthread_cond_broadcast(&r->sh.applied_cv);
     pthread_cond_broadcast(&r->sh.barrier_cv);
     pthread_mutex_unlock(&r->sh.mu);
-    /* sessions waiting on undecided entries roll back; the log keeps them */
-    if (r->vr) {
-        fail_pending_above(r, 0);
-        failover_all_sessions(r);
-    }
+    transfer_stop(r->xfer);
+    r->xfer = NULL;
+    if (r->net)
+        db_phase_stop(r);
     /* links keep a conn_state the close callback does not free */
     for (uint32_t i = 0; i < VR_MAX_REPLICAS; i++)
         if (r->links[i]) {
@@ -1578,22 +2232,8 @@ void replica_close(struct replica *r)
             net_set_data(r->links[i], NULL);
         }
     if (r->net)
-        net_free(r->net); /* closes clients: their sessions get JOB_QUIT */
+        net_free(r->net);
     r->net = NULL;
-    {
-        /* let session threads finish their rollbacks before the backend goes */
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 10;
-        pthread_mutex_lock(&r->sh.mu);
-        while (r->sh.live_sessions > 0)
-            if (pthread_cond_timedwait(&r->sh.barrier_cv, &r->sh.mu, &until) == ETIMEDOUT)
-                break;
-        if (r->sh.live_sessions > 0)
-            log_warn("%d session(s) still busy at shutdown", r->sh.live_sessions);
-        pthread_mutex_unlock(&r->sh.mu);
-    }
-    applier_stop(r->ap);
     if (r->sync_started) {
         pthread_mutex_lock(&r->sync_mu);
         r->sync_stop = true;
@@ -1601,7 +2241,19 @@ void replica_close(struct replica *r)
         pthread_mutex_unlock(&r->sync_mu);
         pthread_join(r->sync_thread, NULL);
     }
-    /* mail left over (sessions may still have posted while exiting) */
+    {
+        /* a donor thread may still be finishing: give it a moment */
+        for (int i = 0; i < 100 && r->donor_busy; i++) {
+            usleep(100000);
+            struct mail *m;
+            pthread_mutex_lock(&r->mail_mu);
+            for (m = r->mail_head; m; m = m->next)
+                if (m->type == MAIL_DONOR_READY || m->type == MAIL_DONOR_RESUMED)
+                    r->donor_busy = false;
+            pthread_mutex_unlock(&r->mail_mu);
+        }
+    }
+    /* mail left over (threads may have posted while exiting) */
     {
         struct mail *m = r->mail_head;
         r->mail_head = r->mail_tail = NULL;
@@ -1617,27 +2269,8 @@ void replica_close(struct replica *r)
         void *val;
         while (hmap_next(&r->pending, &pos, &key, &val))
             pending_free(val);
-        pos = 0;
-        while (hmap_next(&r->read_index, &pos, &key, &val))
-            mail_free(val);
-    }
-    while (r->saved) {
-        struct saved_wait *w = r->saved;
-        r->saved = w->next;
-        free(w);
-    }
-    while (r->deferred) {
-        struct mail *m = r->deferred;
-        r->deferred = m->next;
-        mail_free(m);
-    }
-    if (r->vr) {
-        struct vr_persist p = vr_persisted(r->vr);
-        do_persist(r, &p);
-        vr_free(r->vr);
     }
     wal_close(r->wal);
-    backend_close(r->be);
     if (r->mail_ev)
         event_free(r->mail_ev);
     if (r->flush_ev)

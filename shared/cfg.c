@@ -55,6 +55,8 @@ static const struct keydef keys[CFG_KEY__COUNT] = {
     [CFG_KEY_log_file] = {"log_file", T_STR, OFF(log_file), 0, 0, 0, true, false},
     [CFG_KEY_pid_file] = {"pid_file", T_STR, OFF(pid_file), 0, 0, 0, true, false},
     [CFG_KEY_log_retain] = {"log_retain", T_RETAIN, 0, 0, 0, 0, false, false},
+    [CFG_KEY_log_segment_size] = {"log_segment_size", T_SIZE, OFF(log_segment_size), 64 * MIB,
+                                  64 * KIB, 4ull * 1024 * MIB, false, false},
     [CFG_KEY_max_frame] = {"max_frame", T_SIZE, OFF(max_frame), 64 * MIB, FRAME_MIN_MAX,
                            MAX_FRAME_LIMIT, false, false},
     [CFG_KEY_max_entry] = {"max_entry", T_SIZE, OFF(max_entry), 16 * MIB, KIB,

@@ -34,6 +34,7 @@
     X(log_file)                   \
     X(pid_file)                   \
     X(log_retain)                 \
+    X(log_segment_size)           \
     X(max_frame)                  \
     X(max_entry)                  \
     X(heartbeat_ms)               \
@@ -83,6 +84,7 @@ struct cfg {
     int debug;                    /* 0..3 */
     uint64_t log_retain_bytes;    /* 0 = no size bound */
     uint64_t log_retain_entries;  /* 0 = no count bound (never both 0) */
+    uint64_t log_segment_size;    /* bytes per log segment file */
     uint64_t max_frame;           /* bytes, FRAME_MIN_MAX .. 1 GiB */
     uint64_t max_entry;           /* bytes; + CFG_FRAME_OVERHEAD <= max_frame */
     uint32_t heartbeat_ms;

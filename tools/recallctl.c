@@ -176,9 +176,163 @@ static int cmd_status(const struct replica_addr *v, size_t n, bool json, int tim
     return primary >= 0 ? 0 : 3;
 }
 
+/* Send one CTL command to replica i and wait for its answer (STATUS or
+ * ERROR).  On success *st is owned by the caller. */
+static int ctl_command(const struct replica_addr *a, uint64_t cluster, const char *command,
+                       const char *key, const char *val, int timeout_ms,
+                       struct proto_status *st, struct err *e)
+{
+    struct ctlconn c;
+    struct proto_msg m;
+    int rc = -1;
+    if (ctl_open(&c, a, cluster, timeout_ms, NULL, e) < 0)
+        return -1;
+    memset(&m, 0, sizeof m);
+    m.type = MSG_CTL;
+    m.u.ctl.req = 1;
+    proto_str_setz(&m.u.ctl.command, command);
+    if (key && proto_list_kv_resize(&m.u.ctl.args, 1) == 0) {
+        proto_str_setz(&m.u.ctl.args.v[0].key, key);
+        proto_str_setz(&m.u.ctl.args.v[0].val, val);
+    }
+    rc = ctl_send(&c, &m, timeout_ms, e);
+    proto_msg_free(&m);
+    if (rc < 0 || ctl_recv(&c, &m, timeout_ms, e) < 0) {
+        rc = -1;
+        goto out;
+    }
+    rc = -1;
+    if (m.type == MSG_ERROR)
+        err_set(e, ERR_SQL, "%s", m.u.error.msg.p);
+    else if (m.type != MSG_STATUS)
+        err_set(e, ERR_PROTOCOL, "unexpected %s", proto_type_name(m.type));
+    else {
+        *st = m.u.status;
+        memset(&m, 0, sizeof m);
+        rc = 0;
+    }
+    proto_msg_free(&m);
+out:
+    ctl_close(&c);
+    return rc;
+}
+
+static void status_free(struct proto_status *st)
+{
+    struct proto_msg m = {.type = MSG_STATUS};
+    m.u.status = *st;
+    proto_msg_free(&m);
+    memset(st, 0, sizeof *st);
+}
+
+static int cmd_resync(const struct replica_addr *v, size_t n, const char *which, int timeout_ms)
+{
+    char *end;
+    unsigned long i = strtoul(which, &end, 10);
+    struct proto_status st;
+    struct err e;
+    if (*which == '\0' || *end || i >= n) {
+        fprintf(stderr, "recallctl: resync needs a replica index 0..%zu\n", n - 1);
+        return 2;
+    }
+    if (ctl_command(&v[i], addr_cluster_id(v, n), "resync", NULL, NULL, timeout_ms, &st, &e) < 0) {
+        fprintf(stderr, "recallctl: replica %lu: %s\n", i, e.msg);
+        return 1;
+    }
+    printf("replica %lu: %s\n", i, st.detail.n ? st.detail.v[0].val.p : "ok");
+    printf("follow it with: recallctl status (transfer phase, bytes, rate, ETA)\n");
+    status_free(&st);
+    return 0;
+}
+
+/* Checksums of every table on every replica at one op-number. */
+static int cmd_verify(const struct replica_addr *v, size_t n, bool json, int timeout_ms)
+{
+    uint64_t cluster = addr_cluster_id(v, n);
+    struct proto_status sums[ADDR_MAX_REPLICAS];
+    bool have[ADDR_MAX_REPLICAS];
+    int rc = 1;
+
+    for (int attempt = 0; attempt < 5; attempt++) {
+        uint64_t target = 0, first = 0;
+        bool same = true;
+        int got = 0;
+        struct err e;
+        /* aim a little ahead of the furthest log so busy replicas meet there */
+        for (size_t i = 0; i < n; i++) {
+            struct proto_status st;
+            if (ctl_probe(&v[i], cluster, timeout_ms, &st, &e) == 0) {
+                if (st.op > target)
+                    target = st.op;
+                status_free(&st);
+            }
+        }
+        target += attempt * 100;
+        for (size_t i = 0; i < n; i++) {
+            char op[24];
+            snprintf(op, sizeof op, "%llu", (unsigned long long)target);
+            have[i] = ctl_command(&v[i], cluster, "checksum", "op", op, timeout_ms + 20000,
+                                  &sums[i], &e) == 0;
+            if (!have[i])
+                fprintf(stderr, "replica %zu: %s\n", i, e.msg);
+            else {
+                if (!got++)
+                    first = sums[i].applied;
+                else if (sums[i].applied != first)
+                    same = false;
+            }
+        }
+        if (got > 0 && same) {
+            /* compare table by table against the first replica that answered */
+            size_t ref = 0;
+            int differ = 0;
+            while (!have[ref])
+                ref++;
+            if (json)
+                printf("{\"op\":%llu,\"replicas\":%d,\"differences\":[", (unsigned long long)first, got);
+            else
+                printf("checksums at op %llu on %d of %zu replicas\n", (unsigned long long)first, got, n);
+            for (size_t i = 0; i < n; i++) {
+                if (!have[i] || i == ref)
+                    continue;
+                for (uint32_t k = 0; k < sums[ref].detail.n || k < sums[i].detail.n; k++) {
+                    const char *tr = k < sums[ref].detail.n ? sums[ref].detail.v[k].key.p : "";
+                    const char *ti = k < sums[i].detail.n ? sums[i].detail.v[k].key.p : "";
+                    const char *sr = k < sums[ref].detail.n ? sums[ref].detail.v[k].val.p : "";
+                    const char *si = k < sums[i].detail.n ? sums[i].detail.v[k].val.p : "";
+                    if (strcmp(tr, ti) != 0 || strcmp(sr, si) != 0) {
+                        if (json)
+                            printf("%s{\"replica\":%zu,\"table\":\"%s\"}", differ ? "," : "", i, *ti ? ti : tr);
+                        else
+                            printf("  DIFFERENT: replica %zu vs %zu: table %s (%s vs %s)\n", i, ref,
+                                   *ti ? ti : tr, si, sr);
+                        differ++;
+                    }
+                }
+            }
+            if (json)
+                printf("],\"identical\":%s}\n", differ ? "false" : "true");
+            else if (!differ)
+                printf("identical: %u table(s) match on every replica that answered\n", sums[ref].detail.n);
+            rc = differ ? 1 : (got == (int)n ? 0 : 3);
+            for (size_t i = 0; i < n; i++)
+                if (have[i])
+                    status_free(&sums[i]);
+            return rc;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (have[i])
+                status_free(&sums[i]);
+        if (got == 0)
+            break;
+    }
+    fprintf(stderr, "recallctl: could not get checksums at one op from the replicas\n");
+    return 1;
+}
+
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: recallctl [OPTIONS] status [--json]\n"
+    fprintf(f, "Usage: recallctl [OPTIONS] status|verify [--json] | resync I\n"
                "Look at a Recall cluster.\n\n"
                "Where the cluster is (one of):\n"
                "  -r, --replicas LIST    host:port,host:port,... (same order as everywhere)\n"
@@ -189,7 +343,10 @@ static void usage(FILE *f)
                "  -h, --help\n\n"
                "Commands:\n"
                "  status [--json]        view, primary, and per replica state, L/c/a and lag\n"
-               "Exit status of status: 0 with a primary, 3 without one, 1 on errors.\n");
+               "  verify [--json]        checksums of every table on every replica at one op\n"
+               "  resync I               replica I copies a donor's database (state transfer)\n"
+               "Exit status: status: 0 with a primary, 3 without; verify: 0 identical, 1\n"
+               "different or failed, 3 identical but some replicas did not answer.\n");
 }
 
 int main(int argc, char **argv)
@@ -225,6 +382,9 @@ int main(int argc, char **argv)
         return 2;
     }
     cmd = argv[optind++];
+    const char *arg1 = NULL;
+    if (strcmp(cmd, "resync") == 0 && optind < argc)
+        arg1 = argv[optind++];
     while (optind < argc) {
         if (strcmp(argv[optind], "--json") == 0)
             json = true;
@@ -271,6 +431,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "status") == 0) {
         rc = cmd_status(v, n, json, timeout_ms);
+    } else if (strcmp(cmd, "verify") == 0) {
+        rc = cmd_verify(v, n, json, timeout_ms);
+    } else if (strcmp(cmd, "resync") == 0) {
+        if (!arg1) {
+            fprintf(stderr, "recallctl: resync needs a replica index\n");
+            rc = 2;
+        } else {
+            rc = cmd_resync(v, n, arg1, timeout_ms);
+        }
     } else {
         fprintf(stderr, "recallctl: unknown command '%s'\n", cmd);
         usage(stderr);
