@@ -1243,6 +1243,18 @@ static int render_stream(const struct odbc_value *v, const struct conv_col *col,
         tmp[0] = (v->kind == ODBC_V_INT ? v->i != 0 : v->u != 0) ? '1' : '0';
         p = tmp;
         n = 1;
+    } else if (v->kind == ODBC_V_DOUBLE && cat == CAT_EXACT && isfinite(v->d)) {
+        /* A DECIMAL column holding a double (SQLite stores NUMERIC as REAL):
+         * plain notation, never an exponent, as decimal text always is. */
+        struct dec x;
+        char big[DEC_TEXT_MAX];
+        if (dec_from_double(&x, v->d) < 0)
+            return fail(d, "22003", "numeric value out of range");
+        n = dec_format(&x, big);
+        if (buf_append(&st->render, big, n) < 0)
+            return oom(d);
+        p = (const char *)st->render.data;
+        *min_len = whole_part_len(p, n);
     } else {
         value_text(v, col, tmp, &p, &n);
         if (v->kind == ODBC_V_INT || v->kind == ODBC_V_UINT || v->kind == ODBC_V_DOUBLE ||

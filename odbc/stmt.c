@@ -897,25 +897,16 @@ SQLRETURN SQL_API SQLDescribeParam(SQLHSTMT hstmt, SQLUSMALLINT n, SQLSMALLINT *
     if (n == 0 || n > s->nparams)
         return odbc_leave(&s->h, odbc_post(&s->h, "07009", 0, "invalid descriptor index %u: the statement has %d parameters",
                                            (unsigned)n, s->nparams));
-    /* The servers do not describe parameters: a bound parameter reads back
-     * as bound, an unbound one as a medium VARCHAR, which every column type
-     * accepts. */
-    if (n <= s->ipd.count && s->ipd.recs[n].concise_type != SQL_UNKNOWN_TYPE) {
-        struct odbc_desc_rec *r = &s->ipd.recs[n];
-        if (type)
-            *type = odbc_app_sql_type(s, r->concise_type);
-        if (size)
-            *size = r->length;
-        if (digits)
-            *digits = r->scale;
-    } else {
-        if (type)
-            *type = SQL_VARCHAR;
-        if (size)
-            *size = 255;
-        if (digits)
-            *digits = 0;
-    }
+    /* Neither backend describes parameters before execution: every one is
+     * reported as a medium VARCHAR, which every column type accepts (the
+     * application's own earlier binding is not a description of the
+     * statement, so the IPD is not consulted). */
+    if (type)
+        *type = SQL_VARCHAR;
+    if (size)
+        *size = 255;
+    if (digits)
+        *digits = 0;
     if (nullable)
         *nullable = SQL_NULLABLE_UNKNOWN;
     return odbc_leave(&s->h, SQL_SUCCESS);
