@@ -1021,6 +1021,8 @@ static void on_mail(struct replica *r, struct mail *m)
             vr_set_declining(r->vr, false);
         break;
     case MAIL_FATAL:
+        if (m->e.code == ERR_CORRUPT && !r->vr)
+            break; /* already out of service */
         if (m->e.code == ERR_CORRUPT) {
             /* apply halted: never lead; repair by copying a donor */
             r->halted = true;
@@ -1064,8 +1066,8 @@ static void send_welcome_peer(struct replica *r, struct net_conn *c)
     w.type = MSG_WELCOME;
     w.u.welcome.version = PROTO_VERSION;
     w.u.welcome.replica = r->self;
-    w.u.welcome.view = vr_view(r->vr);
-    w.u.welcome.status = (uint8_t)vr_status(r->vr);
+    w.u.welcome.view = r->vr ? vr_view(r->vr) : 0;
+    w.u.welcome.status = r->vr ? (uint8_t)vr_status(r->vr) : STATUS_TRANSFER;
     proto_str_setz(&w.u.welcome.backend, r->be ? backend_version(r->be) : "unavailable");
     proto_str_setz(&w.u.welcome.server_version, "recalld " PACKAGE_VERSION);
     net_send(c, &w);
