@@ -48,7 +48,8 @@ struct applier {
     pthread_cond_t cv;
     struct item *head, *tail;   /* owned */
     uint64_t pushed;            /* highest op queued */
-    bool primary;               /* may run an outcome-less trailing DDL */
+    bool primary;               /* ready-to-be primary of a normal view */
+    uint64_t log_end;           /* L: a DDL at L has no outcome entry (yet) */
     uint64_t limit;             /* apply nothing above this op */
     bool busy;                  /* inside apply_one */
     bool stop;
@@ -130,11 +131,14 @@ uint64_t applier_pushed(const struct applier *a)
     return a->pushed;
 }
 
-void applier_set_primary(struct applier *a, bool primary)
+void applier_set_primary(struct applier *a, bool primary, uint64_t log_end)
 {
     pthread_mutex_lock(&a->mu);
-    a->primary = primary;
-    pthread_cond_broadcast(&a->cv);
+    if (a->primary != primary || a->log_end != log_end) {
+        a->primary = primary;
+        a->log_end = log_end;
+        pthread_cond_broadcast(&a->cv);
+    }
     pthread_mutex_unlock(&a->mu);
 }
 
@@ -274,10 +278,11 @@ static int apply_one(struct applier *a, struct item *it)
         }
         pthread_mutex_lock(&a->mu);
         next = it->next;
-        bool primary = a->primary;
+        /* only a DDL that ends the primary's log has no outcome coming */
+        bool mine = a->primary && a->log_end == op;
         pthread_mutex_unlock(&a->mu);
         if (!next) {
-            if (!primary) {
+            if (!mine) {
                 rc = 0; /* wait for the outcome entry */
                 goto out;
             }
@@ -293,6 +298,9 @@ static int apply_one(struct applier *a, struct item *it)
             err_clear(&de);
             if (backend_exec_ddl(a->bs, op, &it->entry, &body.stmts.v[0], &de) < 0)
                 log_info("DDL at op %llu failed here too: %s", (unsigned long long)op, de.msg);
+            /* applied must advance first: the core accepts the outcome entry
+             * only from a primary that applied its whole log */
+            advance(a, op, body.ts_us);
             struct mail *m = mail_new(MAIL_DDL_OUTCOME);
             if (m) {
                 m->op = op;
@@ -300,7 +308,7 @@ static int apply_one(struct applier *a, struct item *it)
                 replica_post(a->r, m);
             }
             rc = 1;
-            goto done;
+            goto out;
         }
         if (proto_body_decode(next->entry.body.p, next->entry.body.len, &outcome, &e) < 0) {
             halt(a, op, e.msg);
@@ -420,10 +428,11 @@ static void *applier_main(void *arg)
             pthread_mutex_lock(&a->mu);
         } else if (rc == 0) {
             /* wait for the next push or a role change */
-            uint64_t pushed = a->pushed;
+            uint64_t pushed = a->pushed, log_end = a->log_end;
             bool primary = a->primary;
             pthread_cond_broadcast(&a->cv); /* quiet */
-            while (!a->stop && a->pushed == pushed && a->primary == primary)
+            while (!a->stop && a->pushed == pushed && a->primary == primary &&
+                   a->log_end == log_end)
                 pthread_cond_wait(&a->cv, &a->mu);
         }
     }

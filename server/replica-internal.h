@@ -156,9 +156,11 @@ struct applier *applier_start(struct replica *r, struct backend *be, struct shar
  * backend transaction holds this entry (it will be asked to commit), or
  * NULL to re-execute it.  Entries must be pushed in op order. */
 int applier_push(struct applier *a, const struct proto_entry *entry, struct session *owner);
-/* The applier may treat a trailing DDL without outcome as its own to run
- * (this replica is the primary of a normal view). */
-void applier_set_primary(struct applier *a, bool primary);
+/* This replica is the primary of a normal view, whose log ends at
+ * log_end: a committed DDL at log_end has no outcome entry coming from an
+ * earlier primary, so the applier runs it and this replica logs the
+ * outcome. */
+void applier_set_primary(struct applier *a, bool primary, uint64_t log_end);
 void applier_stop(struct applier *a);
 /* Apply nothing above `limit` (UINT64_MAX: no limit): donors pause, and
  * checksums are taken at one op on every replica. */

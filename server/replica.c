@@ -276,6 +276,8 @@ static void publish_status(struct replica *r)
     sh->is_primary = vr_is_primary(r->vr);
     sh->ready = vr_ready(r->vr) && !r->halted && r->last_kind != BODY_DDL;
     pthread_mutex_unlock(&sh->mu);
+    if (r->ap)
+        applier_set_primary(r->ap, vr_is_primary(r->vr), vr_op(r->vr));
 }
 
 /* ---- sending ---- */
@@ -325,6 +327,9 @@ static void send_saved_result(struct replica *r, struct net_conn *c, uint64_t re
         m.u.result.status = (uint8_t)vr_status(r->vr);
         m.u.result.op = vr_op(r->vr);
         m.u.result.commit = vr_commit(r->vr);
+        pthread_mutex_lock(&r->sh.mu);
+        m.u.result.applied = r->sh.applied;
+        pthread_mutex_unlock(&r->sh.mu);
         m.u.result.log_op = op;
         if (entry && proto_body_decode(entry->body.p, entry->body.len, &body, &e) == 0) {
             if (body.stmts.n) {
@@ -589,8 +594,9 @@ static void submit_ddl_outcome(struct replica *r, uint64_t op, const struct err 
     } else {
         r->last_kind = 0; /* let the outcome through */
         if (vr_submit(r->vr, &r->system_client, op, b.data, (uint32_t)b.len, &newop, &e) < 0) {
+            const struct proto_entry *last = vr_entry(r->vr, vr_op(r->vr));
             log_error("cannot log the outcome of DDL %llu: %s", (unsigned long long)op, e.msg);
-            r->last_kind = BODY_DDL;
+            r->last_kind = last ? body_kind(&last->body) : 0;
         }
     }
     buf_close(&b);
@@ -673,6 +679,13 @@ static void do_commit_effect(struct replica *r, uint64_t c)
                 pending_free(p);
             break;
         }
+        if (p && p->held.len) {
+            /* committed before its PREPARED went out: the RESULT must not be lost */
+            struct net_conn *cn = net_find(r->net, p->conn_id);
+            if (cn)
+                net_send_raw(cn, p->held.data, p->held.len);
+            buf_close(&p->held);
+        }
         if (applier_push(r->ap, entry, p ? p->s : NULL) < 0) {
             log_error("FATAL: out of memory queueing op %llu", (unsigned long long)op);
             r->fatal = true;
@@ -711,7 +724,8 @@ static void do_send_client(struct replica *r, struct vr_effect *eff)
                   c ? net_conn_peer(c) : "(not connected)");
     if (!c)
         return;
-    if (eff->msg.type == MSG_PREPARED) {
+    if (eff->msg.type == MSG_PREPARED || eff->msg.type == MSG_COMMITTED) {
+        /* the statement's RESULT goes first, whichever comes first */
         struct pending *p = hmap_get(&r->pending, eff->msg.u.prepared.op);
         if (p && p->held.len) {
             net_send_raw(c, p->held.data, p->held.len);
@@ -733,7 +747,6 @@ static void do_role(struct replica *r)
         failover_all_sessions(r);
         fail_read_index_all(r);
     }
-    applier_set_primary(r->ap, primary && vr_status(r->vr) == VR_NORMAL);
     if (r->rejoining && vr_status(r->vr) == VR_NORMAL) {
         struct err e;
         /* recovery installed a primary's log: it holds every committed

@@ -288,6 +288,20 @@ static bool is_primary_ready(struct session *s)
     return ok;
 }
 
+/* The error for a statement that needs a ready primary here. */
+static void send_not_primary(struct session *s, uint64_t req)
+{
+    bool primary;
+    pthread_mutex_lock(&s->p.sh->mu);
+    primary = s->p.sh->is_primary;
+    pthread_mutex_unlock(&s->p.sh->mu);
+    if (primary)
+        send_err(s, req, ERR_NOT_READY,
+                 "replica %u is the primary but still catching up with its log; retry", s->p.self);
+    else
+        send_err(s, req, ERR_NOT_PRIMARY, "replica %u is not the primary", s->p.self);
+}
+
 static uint64_t applied_now(struct session *s)
 {
     uint64_t a;
@@ -695,7 +709,7 @@ static void do_primary_read(struct session *s, const struct proto_exec *x)
     bool more = false;
 
     if (!is_primary_ready(s)) {
-        send_err(s, x->req, ERR_NOT_PRIMARY, "replica %u is not the primary", s->p.self);
+        send_not_primary(s, x->req);
         return;
     }
     close_cursor(s);
@@ -965,7 +979,7 @@ static void do_exec(struct session *s, const struct proto_exec *x)
             return;
         }
         if (!is_primary_ready(s)) {
-            send_err(s, x->req, ERR_NOT_PRIMARY, "replica %u is not the primary", s->p.self);
+            send_not_primary(s, x->req);
             return;
         }
         if (s->state == S_TXN && s->stmts.n) {
@@ -1012,7 +1026,7 @@ static void do_exec(struct session *s, const struct proto_exec *x)
         return;
     case SQL_DDL:
         if (!is_primary_ready(s)) {
-            send_err(s, x->req, ERR_NOT_PRIMARY, "replica %u is not the primary", s->p.self);
+            send_not_primary(s, x->req);
             return;
         }
         do_ddl(s, x);
@@ -1034,7 +1048,7 @@ static void do_exec(struct session *s, const struct proto_exec *x)
             abandon(s);
             send_err(s, x->req, ERR_FAILOVER, "transaction rolled back by failover; retry");
         } else {
-            send_err(s, x->req, ERR_NOT_PRIMARY, "replica %u is not the primary", s->p.self);
+            send_not_primary(s, x->req);
         }
         return;
     }
@@ -1075,16 +1089,23 @@ static void do_exec(struct session *s, const struct proto_exec *x)
     }
     if (autocommit && s->stmts.n) {
         struct mail *held = NULL;
-        if (reply_result(s, x->req, x->chunk_rows, &br, applied_now(s), PROTO_RESULT_PENDING, &held,
+        if (reply_result(s, x->req, MAX_CHUNK_ROWS, &br, applied_now(s), PROTO_RESULT_PENDING, &held,
                          &more, &e) < 0) {
             backend_result_free(&br);
             abandon(s);
             send_error(s, x->req, &e);
             return;
         }
-        if (more) /* RETURNING-style rows beyond the first chunk are dropped */
-            backend_fetch_close(s->bs);
         backend_result_free(&br);
+        if (more) {
+            /* its rows must all travel in the held RESULT */
+            mail_free(held);
+            abandon(s);
+            send_err(s, x->req, ERR_LIMIT,
+                     "the rows this write returns do not fit in one reply: run it inside a "
+                     "transaction, where they stream");
+            return;
+        }
         if (submit(s, x->req, BODY_TXN, held, &e) < 0) {
             abandon(s);
             send_error(s, x->req, &e);
@@ -1206,7 +1227,7 @@ static void do_txn(struct session *s, const struct proto_txn *t)
             return;
         }
         if (!is_primary_ready(s)) {
-            send_err(s, t->req, ERR_NOT_PRIMARY, "replica %u is not the primary", s->p.self);
+            send_not_primary(s, t->req);
             return;
         }
         if (s->state == S_TXN && s->stmts.n) {
