@@ -321,7 +321,7 @@ static int rsync_pass(struct transfer *t, const char *src, const char *dst, bool
                       bool del, struct err *e)
 {
     const struct cfg *cfg = t->cfg;
-    char *argv[16];
+    char *argv[40];
     int n = 0, rc;
     argv[n++] = "rsync";
     argv[n++] = "-a";
@@ -335,6 +335,12 @@ static int rsync_pass(struct transfer *t, const char *src, const char *dst, bool
     if (cfg->sync_cmd && *cfg->sync_cmd) {
         argv[n++] = "-e";
         argv[n++] = cfg->sync_cmd;
+    }
+    char opts[1024];
+    if (cfg->sync_options && *cfg->sync_options) {
+        snprintf(opts, sizeof opts, "%s", cfg->sync_options);
+        for (char *tok = strtok(opts, " \t"); tok && n < 30; tok = strtok(NULL, " \t"))
+            argv[n++] = tok;
     }
     argv[n++] = (char *)src;
     argv[n++] = (char *)dst;

@@ -51,6 +51,7 @@ static const struct keydef keys[CFG_KEY__COUNT] = {
     [CFG_KEY_start_server] = {"start_server", T_STR, OFF(start_server), 0, 0, 0, true, false},
     [CFG_KEY_sync_path] = {"sync_path", T_STR, OFF(sync_path), 0, 0, 0, false, false},
     [CFG_KEY_sync_cmd] = {"sync_cmd", T_STR, OFF(sync_cmd), 0, 0, 0, true, false},
+    [CFG_KEY_sync_options] = {"sync_options", T_STR, OFF(sync_options), 0, 0, 0, true, false},
     [CFG_KEY_debug] = {"debug", T_DEBUG, OFF(debug), 0, 0, 3, false, false},
     [CFG_KEY_log_file] = {"log_file", T_STR, OFF(log_file), 0, 0, 0, true, false},
     [CFG_KEY_pid_file] = {"pid_file", T_STR, OFF(pid_file), 0, 0, 0, true, false},

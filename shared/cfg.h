@@ -30,6 +30,7 @@
     X(start_server)               \
     X(sync_path)                  \
     X(sync_cmd)                   \
+    X(sync_options)               \
     X(debug)                      \
     X(log_file)                   \
     X(pid_file)                   \
@@ -78,6 +79,7 @@ struct cfg {
     char *stop_server, *start_server; /* shell commands */
     char *sync_path;              /* backend datadir copied by state transfer */
     char *sync_cmd;               /* rsync's remote shell; NULL = local copy */
+    char *sync_options;           /* extra rsync options (split at blanks), or NULL */
     char *log_file;               /* NULL = stderr */
     char *pid_file;               /* NULL = none */
 
