@@ -59,6 +59,8 @@ struct applier {
     bool wait_done, wait_ok;
     struct backend_session *bs; /* apply session, owned by the thread */
     time_t last_flush;
+    uint64_t failing_since;     /* ms: first failure of the current entry, 0 if none */
+    bool asked_step_down;
     uint64_t flushed;           /* applied op last reported durable */
 };
 
@@ -154,11 +156,36 @@ void applier_commit_result(struct applier *a, uint64_t op, bool ok, const struct
     pthread_mutex_unlock(&a->mu);
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A backend that keeps failing: a primary must not lead while it cannot
+ * apply committed entries (DESIGN section 3.3).  Ask to step down once the
+ * failure has lasted a view-change timeout. */
+static void note_failure(struct applier *a)
+{
+    uint64_t now = mono_ms();
+    if (!a->failing_since)
+        a->failing_since = now;
+    if (!a->asked_step_down && now - a->failing_since > a->cfg->view_change_timeout_ms) {
+        struct mail *m = mail_new(MAIL_STEP_DOWN);
+        a->asked_step_down = true;
+        if (m)
+            replica_post(a->r, m);
+    }
+}
+
 /* Publish a new applied op to readers and the event loop. */
 static void advance(struct applier *a, uint64_t op, uint64_t ts_us)
 {
     struct shared *sh = a->sh;
     struct mail *m;
+    a->failing_since = 0;
+    a->asked_step_down = false;
     pthread_mutex_lock(&sh->mu);
     sh->applied = op;
     if (ts_us > sh->last_ts_us)
@@ -325,6 +352,7 @@ static int apply_one(struct applier *a, struct item *it)
             if (backend_apply_ddl(a->bs, op, &it->entry, &body, &outcome, &rep, &e) == 0)
                 break;
             log_warn("applier: DDL at op %llu: %s (retrying)", (unsigned long long)op, e.msg);
+            note_failure(a);
             if (!err_usable(&e)) {
                 backend_session_close(a->bs);
                 a->bs = NULL;
@@ -349,6 +377,7 @@ static int apply_one(struct applier *a, struct item *it)
         if (backend_apply(a->bs, op, &it->entry, &body, &rep, &e) == 0)
             break;
         log_warn("applier: op %llu: %s (retrying)", (unsigned long long)op, e.msg);
+        note_failure(a);
         if (!err_usable(&e)) {
             backend_session_close(a->bs);
             a->bs = NULL;

@@ -90,6 +90,7 @@ enum mail_type {
     MAIL_TRANSFER_DONE, /* state transfer: the database now holds op (copied) */
     MAIL_DONOR_READY,   /* donor: paused at op and database stopped (or e) */
     MAIL_DONOR_RESUMED, /* donor: database running again (or e) */
+    MAIL_STEP_DOWN,     /* applier: cannot apply (backend failing): stop leading */
     MAIL_FATAL          /* a thread hit an unrecoverable error (e): stop serving */
 };
 

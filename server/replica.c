@@ -1033,6 +1033,14 @@ static void on_mail(struct replica *r, struct mail *m)
         if (r->vr && !r->halted && !r->rejoining)
             vr_set_declining(r->vr, false);
         break;
+    case MAIL_STEP_DOWN:
+        if (r->vr && vr_is_primary(r->vr)) {
+            log_error("the database keeps failing to apply committed entries: stepping down so "
+                      "another replica leads");
+            vr_step_down(r->vr);
+            drain(r);
+        }
+        break;
     case MAIL_FATAL:
         if (m->e.code == ERR_CORRUPT && !r->vr)
             break; /* already out of service */
