@@ -20,11 +20,17 @@ do for [i=1:5] {
     eval sprintf("set style line %d lc rgb word('#1b9e77 #d95f02 #7570b3 #e7298a #444444', %d) lw 1.5 dt 2 pt %d ps 0.8", 10 + i, i, word("7 5 9 11 13", i) + 0)
 }
 
-set terminal pngcairo size 1500,900 font "DejaVu Sans,10"
+set terminal pngcairo size 1500,900 font "DejaVu Sans,10" noenhanced
 set logscale x 2
 set xlabel "client threads"
 set grid
-set key top left font ",9"
+unset key
+
+# The sixth panel of each page holds the legend (key only, no axes).
+LEGEND = "unset logscale; unset border; unset tics; unset xlabel; unset ylabel; unset title; " . \
+    "unset grid; set xrange [0:1]; set yrange [0:1]; set key center center font ',12' spacing 1.5; " . \
+    "plot for [i=1:words(series)] NaN with linespoints ls i title word(titles, i); " . \
+    "unset key; set border; set tics; set grid; set xrange [*:*]; set logscale x 2; set xlabel 'client threads'"
 
 # ---- throughput ----
 set output outdir . "/throughput.png"
@@ -43,6 +49,7 @@ do for [wi=1:words(workloads)] {
     }
     if (strlen(cmd) > 0) { eval("plot " . cmd) }
 }
+eval LEGEND
 unset multiplot
 
 # ---- latency percentiles ----
@@ -63,4 +70,5 @@ do for [wi=1:words(workloads)] {
     }
     if (strlen(cmd) > 0) { eval("plot " . cmd) }
 }
+eval LEGEND
 unset multiplot
