@@ -91,6 +91,7 @@ enum mail_type {
     MAIL_DONOR_READY,   /* donor: paused at op and database stopped (or e) */
     MAIL_DONOR_RESUMED, /* donor: database running again (or e) */
     MAIL_STEP_DOWN,     /* applier: cannot apply (backend failing): stop leading */
+    MAIL_VERIFY_DONE,   /* periodic verify finished; op != 0: this replica must repair */
     MAIL_FATAL          /* a thread hit an unrecoverable error (e): stop serving */
 };
 

@@ -34,6 +34,7 @@
 
 #include "addr.h"
 #include "backend.h"
+#include "ctlclient.h"
 #include "frame.h"
 #include "hmap.h"
 #include "logging.h"
@@ -43,6 +44,7 @@
 #include "replica.h"
 #include "state.h"
 #include "transfer.h"
+#include "verify.h"
 #include "vr.h"
 #include "wal.h"
 
@@ -125,6 +127,8 @@ struct replica {
     uint64_t donor_nonce;
     bool donor_busy;            /* a donor thread is running */
     bool donor_stopped;         /* donor: applying paused and the database stopped */
+    time_t next_verify;         /* primary: when to run the periodic checksum check */
+    bool verifying;             /* a verify thread runs */
 };
 
 static void drain(struct replica *r);
@@ -845,6 +849,90 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     drain(r);
 }
 
+/* ---- the periodic checksum check ---- */
+
+/* Runs on its own thread: checksums everywhere at one op; the replicas that
+ * disagree with the majority are told to repair (this one by mail). */
+static void *verify_main(void *arg)
+{
+    struct replica *r = arg;
+    const struct cfg *cfg = r->cfg;
+    struct verify_result vres;
+    struct mail *m = mail_new(MAIL_VERIFY_DONE);
+    struct err e;
+
+    if (verify_cluster(cfg->replicas, cfg->nreplicas, cfg->cluster_id, 5000, &vres, &e) < 0) {
+        log_warn("periodic verify: %s", e.msg);
+    } else if (vres.majority < 0) {
+        log_error("periodic verify at op %llu: no majority of replicas agree on the data; "
+                  "not repairing anything automatically (see recallctl verify)",
+                  (unsigned long long)vres.op);
+    } else {
+        int bad = 0;
+        for (size_t i = 0; i < cfg->nreplicas; i++) {
+            if (!vres.answered[i] || vres.group[i] == vres.majority)
+                continue;
+            bad++;
+            log_error("periodic verify at op %llu: replica %zu's data differs from the "
+                      "majority's: it repairs itself by state transfer",
+                      (unsigned long long)vres.op, i);
+            if (i == cfg->self) {
+                if (m)
+                    m->op = vres.op;
+            } else {
+                struct ctlconn c;
+                struct proto_msg q;
+                if (ctl_open(&c, &cfg->replicas[i], cfg->cluster_id, 5000, NULL, &e) == 0) {
+                    memset(&q, 0, sizeof q);
+                    q.type = MSG_CTL;
+                    proto_str_setz(&q.u.ctl.command, "resync");
+                    if (proto_list_kv_resize(&q.u.ctl.args, 1) == 0) {
+                        proto_str_setz(&q.u.ctl.args.v[0].key, "reason");
+                        proto_str_setz(&q.u.ctl.args.v[0].val,
+                                       "the primary's periodic verify found this replica's data "
+                                       "differs from the majority's");
+                    }
+                    ctl_send(&c, &q, 5000, &e);
+                    proto_msg_free(&q);
+                    if (ctl_recv(&c, &q, 5000, &e) == 0)
+                        proto_msg_free(&q);
+                    ctl_close(&c);
+                } else {
+                    log_error("periodic verify: cannot reach replica %zu: %s", i, e.msg);
+                }
+            }
+        }
+        if (!bad)
+            log_info("periodic verify at op %llu: every replica that answered holds the same data",
+                     (unsigned long long)vres.op);
+    }
+    verify_result_free(&vres);
+    if (m)
+        replica_post(r, m);
+    return NULL;
+}
+
+static void maybe_verify(struct replica *r)
+{
+    time_t now = time(NULL);
+    pthread_t th;
+    if (!r->cfg->verify_interval || r->verifying || r->n == 1 || !vr_ready(r->vr))
+        return;
+    if (!r->next_verify) {
+        r->next_verify = now + r->cfg->verify_interval;
+        return;
+    }
+    if (now < r->next_verify)
+        return;
+    r->next_verify = now + r->cfg->verify_interval;
+    r->verifying = true;
+    if (pthread_create(&th, NULL, verify_main, r) != 0) {
+        r->verifying = false;
+        return;
+    }
+    pthread_detach(th);
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct replica *r = arg;
@@ -854,6 +942,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     vr_tick(r->vr);
     drain(r);
     schedule_flush(r);
+    if (r->vr)
+        maybe_verify(r);
 }
 
 /* ---- log retention ---- */
@@ -1032,6 +1122,17 @@ static void on_mail(struct replica *r, struct mail *m)
             applier_set_limit(r->ap, UINT64_MAX);
         if (r->vr && !r->halted && !r->rejoining)
             vr_set_declining(r->vr, false);
+        break;
+    case MAIL_VERIFY_DONE:
+        r->verifying = false;
+        if (m->op && r->vr) {
+            /* the odd one out is this primary: let another lead, then repair */
+            if (vr_is_primary(r->vr)) {
+                vr_step_down(r->vr);
+                drain(r);
+            }
+            start_transfer(r, "its data differs from the majority's (periodic verify)");
+        }
         break;
     case MAIL_STEP_DOWN:
         if (r->vr && vr_is_primary(r->vr)) {
@@ -2066,7 +2167,12 @@ static void on_ctl(struct replica *r, struct net_conn *c, const struct proto_ctl
         ctl_reply(c, q->req, r->self, 0, &d);
         proto_list_kv_resize(&d, 0);
         free(d.v);
-        start_transfer(r, "requested by recallctl resync");
+        {
+            static char why[200];
+            const char *reason = kv_get(&q->args, "reason");
+            snprintf(why, sizeof why, "%s", reason ? reason : "requested by recallctl resync");
+            start_transfer(r, why);
+        }
         return;
     }
     send_error_conn(c, q->req, ERR_INVALID, "unknown command '%s' (checksum, resync)", cmd);
@@ -2246,6 +2352,16 @@ void replica_close(struct replica *r)
     pthread_mutex_unlock(&r->sh.mu);
     transfer_stop(r->xfer);
     r->xfer = NULL;
+    for (int i = 0; i < 300 && r->verifying; i++) {
+        /* a periodic verify talks to the replicas over the network: let it end */
+        struct mail *m;
+        usleep(100000);
+        pthread_mutex_lock(&r->mail_mu);
+        for (m = r->mail_head; m; m = m->next)
+            if (m->type == MAIL_VERIFY_DONE)
+                r->verifying = false;
+        pthread_mutex_unlock(&r->mail_mu);
+    }
     if (r->net)
         db_phase_stop(r);
     /* links keep a conn_state the close callback does not free */

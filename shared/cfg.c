@@ -77,6 +77,8 @@ static const struct keydef keys[CFG_KEY__COUNT] = {
     [CFG_KEY_read_lock_wait_timeout] = {"read_lock_wait_timeout", T_U32,
                                         OFF(read_lock_wait_timeout), 2, 1, 31536000,
                                         false, false},
+    [CFG_KEY_verify_interval] = {"verify_interval", T_U32, OFF(verify_interval), 3600, 0,
+                                 31536000, false, false},
     [CFG_KEY_client_expiry] = {"client_expiry", T_U32, OFF(client_expiry), 86400, 60,
                                315360000, false, false},
     [CFG_KEY_backend_timeout] = {"backend_timeout", T_U32, OFF(backend_timeout), 10, 1,

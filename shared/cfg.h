@@ -45,6 +45,7 @@
     X(read_fence_timeout_ms)      \
     X(read_lock_wait_timeout)     \
     X(client_expiry)              \
+    X(verify_interval)            \
     X(backend_timeout)            \
     X(start_timeout)
 
@@ -96,6 +97,7 @@ struct cfg {
     uint32_t read_fence_timeout_ms;
     uint32_t read_lock_wait_timeout; /* seconds */
     uint32_t client_expiry;          /* seconds */
+    uint32_t verify_interval;        /* seconds between automatic checksums (0 = off) */
     uint32_t backend_timeout;        /* seconds */
     uint32_t start_timeout;          /* seconds */
 

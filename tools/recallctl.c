@@ -18,6 +18,7 @@
 #include "connstr.h"
 #include "ctlclient.h"
 #include "proto.h"
+#include "verify.h"
 
 struct reply {
     bool up;
@@ -248,86 +249,66 @@ static int cmd_resync(const struct replica_addr *v, size_t n, const char *which,
 /* Checksums of every table on every replica at one op-number. */
 static int cmd_verify(const struct replica_addr *v, size_t n, bool json, int timeout_ms)
 {
-    uint64_t cluster = addr_cluster_id(v, n);
-    struct proto_status sums[ADDR_MAX_REPLICAS];
-    bool have[ADDR_MAX_REPLICAS];
-    int rc = 1;
+    struct verify_result vr;
+    struct err e;
+    int differ = 0, got = 0, rc;
 
-    for (int attempt = 0; attempt < 5; attempt++) {
-        uint64_t target = 0, first = 0;
-        bool same = true;
-        int got = 0;
-        struct err e;
-        /* aim a little ahead of the furthest log so busy replicas meet there */
-        for (size_t i = 0; i < n; i++) {
-            struct proto_status st;
-            if (ctl_probe(&v[i], cluster, timeout_ms, &st, &e) == 0) {
-                if (st.op > target)
-                    target = st.op;
-                status_free(&st);
-            }
-        }
-        target += attempt * 100;
-        for (size_t i = 0; i < n; i++) {
-            char op[24];
-            snprintf(op, sizeof op, "%llu", (unsigned long long)target);
-            have[i] = ctl_command(&v[i], cluster, "checksum", "op", op, timeout_ms + 20000,
-                                  &sums[i], &e) == 0;
-            if (!have[i])
-                fprintf(stderr, "replica %zu: %s\n", i, e.msg);
-            else {
-                if (!got++)
-                    first = sums[i].applied;
-                else if (sums[i].applied != first)
-                    same = false;
-            }
-        }
-        if (got > 0 && same) {
-            /* compare table by table against the first replica that answered */
-            size_t ref = 0;
-            int differ = 0;
-            while (!have[ref])
-                ref++;
-            if (json)
-                printf("{\"op\":%llu,\"replicas\":%d,\"differences\":[", (unsigned long long)first, got);
-            else
-                printf("checksums at op %llu on %d of %zu replicas\n", (unsigned long long)first, got, n);
-            for (size_t i = 0; i < n; i++) {
-                if (!have[i] || i == ref)
-                    continue;
-                for (uint32_t k = 0; k < sums[ref].detail.n || k < sums[i].detail.n; k++) {
-                    const char *tr = k < sums[ref].detail.n ? sums[ref].detail.v[k].key.p : "";
-                    const char *ti = k < sums[i].detail.n ? sums[i].detail.v[k].key.p : "";
-                    const char *sr = k < sums[ref].detail.n ? sums[ref].detail.v[k].val.p : "";
-                    const char *si = k < sums[i].detail.n ? sums[i].detail.v[k].val.p : "";
-                    if (strcmp(tr, ti) != 0 || strcmp(sr, si) != 0) {
-                        if (json)
-                            printf("%s{\"replica\":%zu,\"table\":\"%s\"}", differ ? "," : "", i, *ti ? ti : tr);
-                        else
-                            printf("  DIFFERENT: replica %zu vs %zu: table %s (%s vs %s)\n", i, ref,
-                                   *ti ? ti : tr, si, sr);
-                        differ++;
-                    }
-                }
-            }
-            if (json)
-                printf("],\"identical\":%s}\n", differ ? "false" : "true");
-            else if (!differ)
-                printf("identical: %u table(s) match on every replica that answered\n", sums[ref].detail.n);
-            rc = differ ? 1 : (got == (int)n ? 0 : 3);
-            for (size_t i = 0; i < n; i++)
-                if (have[i])
-                    status_free(&sums[i]);
-            return rc;
-        }
-        for (size_t i = 0; i < n; i++)
-            if (have[i])
-                status_free(&sums[i]);
-        if (got == 0)
-            break;
+    if (verify_cluster(v, n, addr_cluster_id(v, n), timeout_ms, &vr, &e) < 0) {
+        fprintf(stderr, "recallctl: %s\n", e.msg);
+        return 1;
     }
-    fprintf(stderr, "recallctl: could not get checksums at one op from the replicas\n");
-    return 1;
+    for (size_t i = 0; i < n; i++) {
+        got += vr.answered[i];
+        if (vr.answered[i] && vr.group[i] != (vr.majority >= 0 ? vr.majority : 0))
+            differ++;
+    }
+    if (json) {
+        printf("{\"op\":%llu,\"replicas\":[", (unsigned long long)vr.op);
+        for (size_t i = 0; i < n; i++) {
+            printf("%s{\"index\":%zu,\"answered\":%s", i ? "," : "", i,
+                   vr.answered[i] ? "true" : "false");
+            if (vr.answered[i]) {
+                printf(",\"group\":%d,\"tables\":{", vr.group[i]);
+                for (uint32_t k = 0; k < vr.sums[i].n; k++)
+                    printf("%s\"%s\":\"%s\"", k ? "," : "", vr.sums[i].v[k].key.p,
+                           vr.sums[i].v[k].val.p);
+                printf("}");
+            }
+            printf("}");
+        }
+        printf("],\"majority\":%d,\"identical\":%s}\n", vr.majority,
+               differ || got != (int)n ? "false" : "true");
+    } else {
+        printf("checksums at op %llu on %d of %zu replicas\n", (unsigned long long)vr.op, got, n);
+        for (size_t i = 0; i < n; i++) {
+            if (!vr.answered[i]) {
+                printf("  replica %zu: no answer: %s\n", i, vr.error[i]);
+                continue;
+            }
+            if (vr.group[i] == (vr.majority >= 0 ? vr.majority : 0))
+                continue;
+            /* name the tables that differ from the majority */
+            size_t ref = 0;
+            while (ref < n && !(vr.answered[ref] && vr.group[ref] == (vr.majority >= 0 ? vr.majority : 0)))
+                ref++;
+            printf("  replica %zu DIFFERS from replica %zu:", i, ref);
+            for (uint32_t k = 0; k < vr.sums[i].n || (ref < n && k < vr.sums[ref].n); k++) {
+                const char *t = k < vr.sums[i].n ? vr.sums[i].v[k].key.p : vr.sums[ref].v[k].key.p;
+                const char *a = k < vr.sums[i].n ? vr.sums[i].v[k].val.p : "(missing)";
+                const char *b = ref < n && k < vr.sums[ref].n ? vr.sums[ref].v[k].val.p : "(missing)";
+                if (strcmp(a, b) != 0)
+                    printf(" %s", t);
+            }
+            printf("\n");
+        }
+        if (!differ)
+            printf("identical: every replica that answered holds the same data\n");
+        else
+            printf("%d replica(s) differ; repair with: recallctl resync I\n", differ);
+    }
+    rc = differ ? 1 : (got == (int)n ? 0 : 3);
+    verify_result_free(&vr);
+    return rc;
 }
 
 static void usage(FILE *f)
