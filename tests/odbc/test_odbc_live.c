@@ -887,6 +887,73 @@ START_TEST(more_results_over_parameter_sets)
 }
 END_TEST
 
+struct share_arg {
+    int id;
+    int errors;
+};
+
+/* Each thread has its own statement on the shared connection. */
+static void *share_worker(void *p)
+{
+    struct share_arg *a = p;
+    SQLHSTMT s;
+    char sql[160];
+    if (SQLAllocHandle(SQL_HANDLE_STMT, hdbc, &s) != SQL_SUCCESS) {
+        a->errors++;
+        return NULL;
+    }
+    for (int i = 0; i < 25; i++) {
+        SQLINTEGER v = 0;
+        SQLLEN ind;
+        snprintf(sql, sizeof sql, "INSERT INTO %s VALUES (%d)", tbl, a->id * 1000 + i);
+        if (!SQL_SUCCEEDED(SQLExecDirect(s, (SQLCHAR *)sql, SQL_NTS)))
+            a->errors++;
+        snprintf(sql, sizeof sql, "SELECT %d + %d", a->id, i);
+        if (!SQL_SUCCEEDED(SQLExecDirect(s, (SQLCHAR *)sql, SQL_NTS)) || !SQL_SUCCEEDED(SQLFetch(s)) ||
+            !SQL_SUCCEEDED(SQLGetData(s, 1, SQL_C_SLONG, &v, 0, &ind)) || v != a->id + i)
+            a->errors++;
+        SQLFreeStmt(s, SQL_CLOSE);
+    }
+    SQLFreeHandle(SQL_HANDLE_STMT, s);
+    return NULL;
+}
+
+START_TEST(threads_share_a_connection)
+{
+    pthread_t th[4];
+    struct share_arg args[4];
+    char sql[128];
+    execf("CREATE TABLE %s (id INT PRIMARY KEY)%s", tbl, engine());
+    for (int i = 0; i < 4; i++) {
+        args[i] = (struct share_arg){i + 1, 0};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, share_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(args[i].errors, 0);
+    }
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM %s", tbl);
+    ck_assert_int_eq(scalar(sql), 100);
+}
+END_TEST
+
+START_TEST(login_timeout_attribute)
+{
+    SQLHDBC c2;
+    char st[6];
+    ck_assert_int_eq(SQLAllocHandle(SQL_HANDLE_DBC, henv, &c2), SQL_SUCCESS);
+    ck_assert_int_eq(SQLSetConnectAttr(c2, SQL_ATTR_LOGIN_TIMEOUT, (SQLPOINTER)1, 0), SQL_SUCCESS);
+    /* 192.0.2.0/24 is TEST-NET-1: connections to it go nowhere. */
+    double t0 = now();
+    ck_assert_int_eq(SQLDriverConnect(c2, NULL, (SQLCHAR *)"DRIVER={Recall};REPLICAS=192.0.2.1:8500", SQL_NTS,
+                                      NULL, 0, NULL, SQL_DRIVER_NOPROMPT), SQL_ERROR);
+    ck_assert_msg(now() - t0 < 5.0, "the login timeout took %.1f s", now() - t0);
+    state_of(SQL_HANDLE_DBC, c2, 1, st);
+    ck_assert_msg(st[0] == '0' && st[1] == '8', "state %s", st);
+    SQLFreeHandle(SQL_HANDLE_DBC, c2);
+}
+END_TEST
+
 /* ---------------------------------------------------------- ODBC 2 and W */
 
 START_TEST(odbc2_application)
@@ -1009,6 +1076,8 @@ static Suite *suite(void)
     tcase_add_test(tc, query_timeout);
     tcase_add_test(tc, cancel_from_another_thread);
     tcase_add_test(tc, more_results_over_parameter_sets);
+    tcase_add_test(tc, threads_share_a_connection);
+    tcase_add_test(tc, login_timeout_attribute);
     tcase_add_test(tc, odbc2_application);
     tcase_add_test(tc, wide_entry_points);
     suite_add_tcase(s, tc);
