@@ -35,7 +35,8 @@ static void usage(FILE *f)
             "      --backend DSN      same as --set backend=DSN\n"
             "      --debug N          same as --set debug=N (0..3)\n"
             "  -f, --foreground       stay in the foreground (the default)\n"
-            "  -d, --daemon           detach and run in the background\n"
+            "  -d, --daemon           detach and run in the background (logs to log_file,\n"
+            "                         default data_dir/recalld.log)\n"
             "      --check            validate the configuration, print it, and exit\n"
             "      --version          print the version and exit\n"
             "  -h, --help             this help\n\n"
@@ -98,10 +99,13 @@ static int daemonize(struct err *e)
         return err_set_errno(e, errno, "fork");
     if (pid > 0)
         _exit(0);
+    /* let go of the caller's terminal or pipe entirely (the log goes to
+     * log_file, which main() opened before) */
     fd = open("/dev/null", O_RDWR);
     if (fd >= 0) {
         dup2(fd, STDIN_FILENO);
         dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
         if (fd > STDERR_FILENO)
             close(fd);
     }
@@ -195,12 +199,19 @@ int main(int argc, char **argv)
         snprintf(tag, sizeof tag, "r%zu", cfg.self);
         log_set_tag(tag);
     }
-    if (cfg.log_file && log_open(cfg.log_file, &e) < 0) {
-        fprintf(stderr, "recalld: %s\n", e.msg);
-        goto out;
-    }
     if (mkdir(cfg.data_dir, 0750) < 0 && errno != EEXIST) {
         log_error("cannot create data_dir %s: %s", cfg.data_dir, strerror(errno));
+        goto out;
+    }
+    if (daemon_mode && !cfg.log_file) {
+        /* a daemon has no stderr: log next to its data */
+        char *path;
+        if (asprintf(&path, "%s/recalld.log", cfg.data_dir) < 0)
+            goto out;
+        cfg.log_file = path;
+    }
+    if (cfg.log_file && log_open(cfg.log_file, &e) < 0) {
+        fprintf(stderr, "recalld: %s\n", e.msg);
         goto out;
     }
     if (daemon_mode && daemonize(&e) < 0) {
