@@ -1453,7 +1453,10 @@ START_TEST(wal_crash_kill9_keeps_every_durable_op)
             if (v > durable)
                 durable = v;
         close(pfd[0]);
-        ck_assert_uint_ge(durable, max_durable); /* sanity: the log only grows */
+        /* Nothing truncates this log: every op reported durable in any
+         * round so far must survive (a round may report none at all). */
+        if (durable < max_durable)
+            durable = max_durable;
         max_durable = durable;
 
         if (rounds % 3 != 0)
