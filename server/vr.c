@@ -1061,7 +1061,10 @@ static void check_install(struct vr *vr)
      * view that it had acknowledged and that had committed.) */
     if (vr->op > vr->agreed && tag_of(vr, vr->op, &tag) && tag == vr->view)
         vr->agreed = vr->op;
-    if (vr->agreed < vr->inst_target) {
+    /* The view's log holds every committed entry, so a target below our
+     * commit number comes from an old message (or a deposed primary):
+     * fetch to learn the primary's current L before finishing. */
+    if (vr->agreed < vr->inst_target || vr->inst_target < vr->commit) {
         if (vr->fmode != FETCH_INSTALL)
             fetch_start(vr, FETCH_INSTALL, primary_of(vr, vr->view), vr->agreed + 1);
         return;
@@ -1305,6 +1308,17 @@ static int on_new_entries(struct vr *vr, uint32_t from, const struct proto_new_e
         return 0; /* stale or duplicate reply */
     if (vr->fmode != FETCH_CATCHUP)
         vr->deadline = vr->now + random_timeout(vr);
+    if (vr->fmode == FETCH_INSTALL && m->view == vr->view && from == primary_of(vr, vr->view)) {
+        if (m->op < vr->commit) {
+            /* Its log lacks entries we know committed: a deposed primary
+             * (a newer view exists).  Do not install; time out instead. */
+            vr->inst = vr->inst_wait = false;
+            vr->fmode = FETCH_NONE;
+            return 0;
+        }
+        if (m->op > vr->inst_target)
+            vr->inst_target = m->op;
+    }
     if (!m->entries.n) {
         enum fetch_mode was = vr->fmode;
         vr->fmode = FETCH_NONE;
@@ -1399,6 +1413,10 @@ static int on_recovery_response(struct vr *vr, uint32_t from,
      * install its log: the persisted view bounds what we promised. */
     if (m->status != STATUS_NORMAL || from != primary_of(vr, m->view) || m->view < vr->view ||
         m->from == 0)
+        return 0;
+    /* A primary whose log lacks entries we know committed (a state transfer
+     * may have brought them from a newer view) is deposed. */
+    if (m->op < vr->commit)
         return 0;
     if (!m->entries.n && m->from < m->log_start && m->from <= m->op) {
         need_transfer(vr, m->from);

@@ -685,6 +685,80 @@ START_TEST(test_stale_prepare_keeps_entries_of_the_view)
 }
 END_TEST
 
+/* Decode the last queued message of `type` from `from` to `to`. */
+static bool find_msg(struct harness *h, uint32_t from, uint32_t to, enum proto_type type,
+                     struct proto_msg *out)
+{
+    for (size_t k = h->qn; k-- > 0;) {
+        struct err e;
+        if (h->q[k].from != from || h->q[k].to != to)
+            continue;
+        ck_assert_int_eq(proto_decode(h->q[k].bytes.data, h->q[k].bytes.len, out, &e), 0);
+        if (out->type == type)
+            return true;
+        proto_msg_free(out);
+    }
+    return false;
+}
+
+/* After a state transfer the backend (and commit number) may come from a
+ * newer view than the persisted one; the deposed primary of the old view,
+ * whose log lacks those entries, must not be installed from (regression:
+ * the replica became its backup and acknowledged an op beyond its log). */
+START_TEST(test_recovery_ignores_deposed_primary)
+{
+    struct harness h;
+    struct proto_msg m, rq;
+    struct err e;
+    h_init(&h, 3, 141);
+    vr_free(h.nd[2].vr);
+    h.nd[2].vr = NULL;
+    h.nd[2].st = (struct vr_persist){.view = 4, .last_normal = 4, .commit = 0};
+    boot(&h, 2);
+    vr_reset_log(h.nd[2].vr, 61); /* backend copied from a donor: op 61 */
+    drain(&h, 2);
+    ck_assert(find_msg(&h, 2, 1, MSG_RECOVERY, &rq));
+    /* replica 1, primary of view 4, deposed, log up to 60 */
+    memset(&m, 0, sizeof m);
+    m.type = MSG_RECOVERY_RESPONSE;
+    m.u.recovery_response.view = 4;
+    m.u.recovery_response.nonce = rq.u.recovery.nonce;
+    m.u.recovery_response.op = 60;
+    m.u.recovery_response.commit = 60;
+    m.u.recovery_response.replica = 1;
+    m.u.recovery_response.status = STATUS_NORMAL;
+    m.u.recovery_response.from = 62;
+    m.u.recovery_response.log_start = 56;
+    proto_msg_free(&rq);
+    ck_assert_int_eq(vr_receive(h.nd[2].vr, 1, &m, &e), 0);
+    drain(&h, 2);
+    ck_assert_int_eq(vr_status(h.nd[2].vr), VR_RECOVERING);
+    /* nor through its heartbeat: the fetch shows its log is behind */
+    memset(&m, 0, sizeof m);
+    m.type = MSG_COMMIT;
+    m.u.commit.view = 4;
+    m.u.commit.commit = 60;
+    m.u.commit.op = 60;
+    m.u.commit.seq = 9;
+    ck_assert_int_eq(vr_receive(h.nd[2].vr, 1, &m, &e), 0);
+    drain(&h, 2);
+    ck_assert(find_msg(&h, 2, 1, MSG_GET_ENTRIES, &rq));
+    memset(&m, 0, sizeof m);
+    m.type = MSG_NEW_ENTRIES;
+    m.u.new_entries.view = 4;
+    m.u.new_entries.op = 60;
+    m.u.new_entries.commit = 60;
+    m.u.new_entries.from = rq.u.get_entries.from;
+    m.u.new_entries.log_start = 56;
+    proto_msg_free(&rq);
+    ck_assert_int_eq(vr_receive(h.nd[2].vr, 1, &m, &e), 0);
+    drain(&h, 2);
+    ck_assert_int_eq(vr_status(h.nd[2].vr), VR_RECOVERING);
+    ck_assert_uint_eq(vr_commit(h.nd[2].vr), 61);
+    h_free(&h);
+}
+END_TEST
+
 START_TEST(test_all_restart)
 {
     struct harness h;
@@ -1016,6 +1090,7 @@ int main(void)
     tcase_add_test(tc, test_restart_and_recovery);
     tcase_add_test(tc, test_recovery_from_heartbeat_when_caught_up);
     tcase_add_test(tc, test_stale_prepare_keeps_entries_of_the_view);
+    tcase_add_test(tc, test_recovery_ignores_deposed_primary);
     tcase_add_test(tc, test_all_restart);
     tcase_add_test(tc, test_restarted_primary_does_not_relead);
     tcase_add_test(tc, test_declining_skipped);
