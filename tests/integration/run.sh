@@ -45,8 +45,18 @@ dir=$work/cluster
 # Ports: replica i listens on 127.0.0.(i+1):port, its MariaDB on 127.0.0.1:port+1000+i.
 # 18500..18899 stays clear of the other suites (ODBC: 12000..17001,
 # librecall: 20000 and up).
-port=$((18500 + ($$ % 200) * 2))
-[ "$backend" = mariadb ] && port=$((port + 1))
+# A port nothing listens on yet (replicas and, for MariaDB, its servers).
+port_busy() { # PORT
+    local p=$1
+    command -v ss >/dev/null || return 1
+    ss -Hltn 2>/dev/null | awk '{print $4}' |
+        grep -Eq ":($p|$((p + 1000))|$((p + 1001))|$((p + 1002)))\$"
+}
+for ((k = 0; k < 200; k++)); do
+    port=$((18500 + (($$ + k) % 200) * 2))
+    [ "$backend" = mariadb ] && port=$((port + 1))
+    port_busy "$port" || break
+done
 
 cleanup() {
     local st=$?
@@ -125,7 +135,7 @@ wait_primary() { "$cluster" wait --dir "$dir" --timeout "${1:-60}" >/dev/null 2>
 
 # ---- the C cases ----
 run_c() {
-    local out line seen=0 bad=0 st
+    local out line seen=0 bad=0 st what=""
     out=$(RECALL_TEST_CONN=$conn RECALL_TEST_CLUSTER_DIR=$dir RECALL_TEST_BACKEND=$backend \
           top_srcdir=$top_srcdir timeout 900 "$program" 2>"$work/c.stderr")
     st=$?
@@ -134,13 +144,17 @@ run_c() {
         case "$line" in
         "ok "*)
             seen=$((seen + 1))
-            tap_ok "$(sed -E 's/^ok [0-9]+ - [^:]*:([^:]*):([^:]*): .*/\1: \2/' <<<"$line")" ;;
+            tap_ok "$(sed -E 's/^ok [0-9]+ - [^:]*:([^:]*):([^:]*): .*/\1: \2/' <<<"$line")$what"
+            what="" ;;
         "not ok"*)
             seen=$((seen + 1)); bad=$((bad + 1))
             tap_not_ok "$(sed -E 's/^not ok [0-9]+ - [^:]*:([^:]*):([^:]*): (.*)/\1: \2: \3/' <<<"$line")"
             logs_hint "$work/c.tap, $work/c.stderr" ;;
         "1.."*) ;;
-        "#"*) echo "$line" ;;
+        "#"*)
+            # "# NAME -> replica I: ..." names the malformed-frame case that follows
+            case "$line" in "# "*" -> replica "*) what=" (${line#\# }"; what="${what%% -> *})" ;; esac
+            echo "$line" ;;
         *) [ -n "$line" ] && echo "# $line" ;;
         esac
     done <<<"$out"
