@@ -186,6 +186,7 @@ done; done
 say "running $npoints points: threads [$threads], ${duration}s each after ${warmup}s warm-up"
 turn=0
 started=$SECONDS
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for w in $workloads; do
     for t in $threads; do
         read -r -a series <<<"$(series_for "$w")"
@@ -200,6 +201,8 @@ for w in $workloads; do
     done
 done
 say "comparison done in $((SECONDS - started)) s"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+elapsed=$((SECONDS - started))
 
 # ---- profiles of Recall ----
 # perf samples every process on the machine (recalld, the replicas' mariadbd,
@@ -218,10 +221,10 @@ if [ -n "$profile" ]; then
             echo "# recall/librecall $pw, $pt threads: $(grep ops/s "$work/perf-$pw-$pt.out")"
             echo "# CPU by process (perf record -a, cpu-clock)"
             perf report -i "$data" --no-children --sort comm --stdio -g none 2>/dev/null |
-                grep -v '^#' | grep -v '^$' | head -15
+                grep -v '^#' | grep -v '^$' | head -15 || true
             echo "# CPU by process and function"
             perf report -i "$data" --no-children --sort comm,dso,sym --stdio -g none 2>/dev/null |
-                grep -v '^#' | grep -v '^$' | head -60
+                grep -v '^#' | grep -v '^$' | head -60 || true
         } >"$out/profile-$pw-$pt.txt"
     done
 fi
@@ -236,6 +239,7 @@ machine() {
     echo "odbc-mariadb: $(dpkg-query -W -f='${Version}' odbc-mariadb); unixodbc: $(dpkg-query -W -f='${Version}' unixodbc)"
     echo "recall: $(cd "$top" && git rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "settings: threads [$threads], ${duration}s per point after ${warmup}s warm-up, $table_size rows"
+    echo "comparison: $npoints points in ${elapsed}s; load average before $load_before, after $load_after"
 }
 mkdir -p "$out"
 cp "$csv" "$out/results.csv"
