@@ -394,7 +394,10 @@ out:
 
 /* Wait for the RESULT (into *res, a MSG_RESULT message) or ERROR answering
  * req from link li of generation gen.  Other events are dropped except that
- * a NET_DOWN of li ends the wait with ERR_CONN_LOST. */
+ * a NET_DOWN of li ends the wait with ERR_CONN_LOST.  Returns 0, -1 for a
+ * local failure (timeout, cancel, lost link), or WAIT_SERVER_ERROR when the
+ * replica answered with an ERROR (the statement's own outcome). */
+#define WAIT_SERVER_ERROR (-2)
 static int wait_reply(struct recall_conn *c, uint32_t li, uint64_t gen, uint64_t req,
                       uint64_t deadline, bool cancelable, struct proto_msg *res, struct err *e)
 {
@@ -428,7 +431,7 @@ static int wait_reply(struct recall_conn *c, uint32_t li, uint64_t gen, uint64_t
                 if (ev.msg.type == MSG_ERROR && ev.msg.u.error.req == req) {
                     route_error_from_msg(e, &ev.msg.u.error, &c->links[li]);
                     net_event_free(&ev);
-                    return -1;
+                    return WAIT_SERVER_ERROR;
                 }
             }
             net_event_free(&ev);
@@ -1274,9 +1277,18 @@ static int exec_in_txn(struct recall_conn *c, const struct recall_stmt *s, uint6
             return -1;
         return txn_failover(c, e);
     }
-    if (wait_reply(c, t->li, t->gen, req, deadline, true, &res, e) == 0) {
+    int wrc = wait_reply(c, t->li, t->gen, req, deadline, true, &res, e);
+    if (wrc == 0) {
         deliver(c, &res, t->li, t->gen, out);
         return 0;
+    }
+    if (wrc == WAIT_SERVER_ERROR) {
+        /* the statement's own outcome: the transaction stays open, as in
+         * MySQL, unless the replica says it rolled it back (a lock-wait
+         * timeout reported by the database is such an outcome, not ours) */
+        if (e->code == ERR_FAILOVER || e->code == ERR_DEADLOCK)
+            txn_close(c);
+        return -1;
     }
     switch (e->code) {
     case ERR_FAILOVER:

@@ -280,8 +280,15 @@ static int sq_fail(struct sq_session *s, int rc, struct err *e)
     const char *state = "HY000";
     enum err_code code = ERR_SQL;
 
-    if ((rc & 0xff) == SQLITE_AUTH && s->denied)
+    /* a function the authorizer denies fails with SQLITE_ERROR ("not
+     * authorized to use function"), an operation with SQLITE_AUTH */
+    if (s->denied && ((rc & 0xff) == SQLITE_AUTH || (rc & 0xff) == SQLITE_ERROR))
         return err_set(e, ERR_REFUSED, "%s", s->deny);
+    /* SQLite's own guard on the schema table fires before the authorizer */
+    if ((rc & 0xff) == SQLITE_ERROR && strstr(msg, "may not be modified"))
+        return err_set(e, ERR_REFUSED,
+                       "writing SQLite's schema table is refused: change the schema with DDL "
+                       "statements, which are replicated (%s)", msg);
     switch (rc & 0xff) {
     case SQLITE_BUSY:
         if (rc == SQLITE_BUSY_SNAPSHOT)

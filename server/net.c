@@ -23,6 +23,7 @@
 #include "logging.h"
 
 #define BACKOFF_MIN_MS 50
+#define HELLO_TIMEOUT_S 10   /* an accepted connection must identify itself by then */
 #define BACKOFF_MAX_MS 2000
 
 struct net_conn {
@@ -39,6 +40,7 @@ struct net_conn {
     uint16_t port;
     unsigned backoff_ms;
     struct event *retry_ev;     /* link reconnect timer */
+    struct event *hello_ev;     /* accepted: closes it if the caller never adopts it */
     void *data;
     struct net_conn *next_dead; /* free list for deferred frees */
 };
@@ -92,6 +94,8 @@ static void conn_free(struct net_conn *c)
         bufferevent_free(c->bev);
     if (c->retry_ev)
         event_free(c->retry_ev);
+    if (c->hello_ev)
+        event_free(c->hello_ev);
     free(c);
 }
 
@@ -198,6 +202,8 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 static void conn_down(struct net_conn *c)
 {
     bool was_up = c->up;
+    if (c->hello_ev)
+        evtimer_del(c->hello_ev);
     c->up = false;
     if (c->bev) {
         bufferevent_free(c->bev);
@@ -303,6 +309,14 @@ static void setup_bev(struct net_conn *c)
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
+static void hello_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct net_conn *c = arg;
+    (void)fd, (void)what;
+    if (!c->data)
+        net_close(c, true, "no HELLO within %d s", HELLO_TIMEOUT_S);
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int salen, void *arg)
 {
@@ -334,6 +348,10 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     c->up = true;
     setup_bev(c);
+    if ((c->hello_ev = evtimer_new(n->base, hello_timeout_cb, c))) {
+        struct timeval tv = {HELLO_TIMEOUT_S, 0};
+        evtimer_add(c->hello_ev, &tv);
+    }
     log_debug("accepted connection from %s", c->peer);
 }
 
@@ -397,6 +415,15 @@ static void start_connect(struct net_conn *c)
     evutil_freeaddrinfo(res);
 }
 
+void net_link_kick(struct net_conn *c)
+{
+    if (!c || !c->link || c->final || c->bev)
+        return; /* connected or connecting already */
+    evtimer_del(c->retry_ev);
+    c->backoff_ms = BACKOFF_MIN_MS;
+    start_connect(c);
+}
+
 struct net_conn *net_link(struct net *n, const char *host, uint16_t port, uint64_t tag)
 {
     struct net_conn *c = conn_new(n);
@@ -448,7 +475,12 @@ bool net_is_link(const struct net_conn *c) { return c->link; }
 uint64_t net_conn_id(const struct net_conn *c) { return c->id; }
 uint64_t net_conn_tag(const struct net_conn *c) { return c->tag; }
 const char *net_conn_peer(const struct net_conn *c) { return c->peer; }
-void net_set_data(struct net_conn *c, void *data) { c->data = data; }
+void net_set_data(struct net_conn *c, void *data)
+{
+    c->data = data;
+    if (data && c->hello_ev)
+        evtimer_del(c->hello_ev); /* adopted */
+}
 void *net_get_data(const struct net_conn *c) { return c->data; }
 
 size_t net_conn_backlog(const struct net_conn *c)

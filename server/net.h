@@ -65,6 +65,10 @@ int net_send_raw(struct net_conn *c, const void *p, size_t len);
 void net_close(struct net_conn *c, bool final, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* An outgoing link that is waiting to reconnect tries again now, with its
+ * backoff reset (the peer just showed it is up). */
+void net_link_kick(struct net_conn *c);
+
 /* Stop reading and close once everything queued is sent (refusals). */
 void net_close_after_send(struct net_conn *c);
 

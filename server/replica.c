@@ -1249,6 +1249,8 @@ static void on_hello(struct replica *r, struct net_conn *c, struct proto_hello *
         cs->role = CR_PEER_IN;
         cs->peer = h->replica;
         send_welcome_peer(r, c);
+        /* it just (re)started: answer it without waiting for our backoff */
+        net_link_kick(r->links[h->replica]);
         return;
     case ROLE_CTL:
         cs->role = CR_CTL;
@@ -1552,6 +1554,12 @@ static void connected_cb(struct net_conn *c, void *arg)
     h.u.hello.role = ROLE_PEER;
     h.u.hello.replica = r->self;
     net_send(c, &h);
+    /* the peer reads HELLO before anything that follows on this connection
+     * (and drops the rest if it refuses us), so the link carries messages
+     * from now on; WELCOME only confirms the peer's index */
+    struct conn_state *cs = net_get_data(c);
+    if (cs)
+        cs->link_ready = true;
 }
 
 /* ---- bring-up ---- */

@@ -1325,10 +1325,20 @@ static void on_do_commit(struct session *s, struct job *j)
                     replica_post(s->p.r, ml);
                 }
             }
-            if (de.code == ERR_OK)
-                reply_ok(s, s->wait_req);
-            else
+            if (de.code == ERR_OK) {
+                /* report the DDL's op as applied here: a session read fenced
+                 * on it then sees the new schema at any replica */
+                struct proto_msg m;
+                memset(&m, 0, sizeof m);
+                m.type = MSG_RESULT;
+                m.u.result.req = s->wait_req;
+                fill_status(s, &m.u.result, j->op);
+                m.u.result.log_op = j->op;
+                send_msg(s, &m);
+                proto_msg_free(&m);
+            } else {
                 send_error(s, s->wait_req, &de);
+            }
         } else if (backend_commit_entry(s->bs, j->op, entry, &body, &e) < 0) {
             log_error("session: backend commit of entry %llu failed: %s; the applier will "
                       "re-execute it", (unsigned long long)j->op, e.msg);
