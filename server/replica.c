@@ -34,113 +34,16 @@
 
 #include "addr.h"
 #include "backend.h"
-#include "ctlclient.h"
 #include "frame.h"
 #include "hmap.h"
 #include "logging.h"
 #include "mp.h"
 #include "net.h"
-#include "replica-internal.h"
-#include "replica.h"
+#include "replica-loop.h"
 #include "state.h"
 #include "transfer.h"
-#include "verify.h"
 #include "vr.h"
 #include "wal.h"
-
-#define TICK_MS 10
-#define WINDOW_OPS 4096
-
-enum conn_role { CR_NEW = 0, CR_CLIENT, CR_CTL, CR_PEER_IN, CR_LINK };
-
-struct conn_state {
-    enum conn_role role;
-    uint32_t peer;              /* CR_PEER_IN, CR_LINK */
-    struct session *s;          /* CR_CLIENT: our reference */
-    struct proto_id client;
-    bool authed;                /* CR_CLIENT: WELCOME sent */
-    bool link_ready;            /* CR_LINK: WELCOME received */
-};
-
-/* An entry submitted by a local session and not yet committed. */
-struct pending {
-    uint64_t op, req, conn_id;
-    struct session *s;          /* reference, NULL once the session is gone */
-    struct buf held;            /* framed RESULT to send before PREPARED */
-};
-
-/* A retried request whose entry is in the log but not yet committed. */
-struct saved_wait {
-    uint64_t conn_id, req, op;
-    bool exec;                  /* EXEC (send the saved RESULT) or TXN COMMIT */
-    struct saved_wait *next;
-};
-
-struct replica {
-    const struct cfg *cfg;
-    struct event_base *base;
-    struct vr *vr;
-    struct wal *wal;
-    struct backend *be;
-    struct net *net;
-    struct shared sh;
-    struct applier *ap;
-    struct net_conn *links[VR_MAX_REPLICAS];
-    uint32_t n, self;
-    uint64_t cluster;
-    char replicas_text[1024];
-
-    struct hmap clients;        /* hmap_key16(client id) -> conn id */
-    uint32_t nclients;
-    struct hmap pending;        /* op -> struct pending */
-    struct hmap read_index;     /* token -> struct mail (the held reply) */
-    struct saved_wait *saved;
-    struct mail *deferred, *deferred_tail; /* SUBMITs waiting for room */
-
-    pthread_mutex_t mail_mu;
-    struct mail *mail_head, *mail_tail;
-    struct event *mail_ev;
-
-    pthread_t sync_thread;
-    bool sync_started;
-    pthread_mutex_t sync_mu;
-    pthread_cond_t sync_cv;
-    uint64_t sync_appended, sync_gen;
-    bool sync_stop;
-
-    struct event *tick_ev, *flush_ev;
-    bool flush_pending;
-    uint64_t pushed_commit;     /* highest op handed to the applier */
-    uint8_t last_kind;          /* body kind of the last appended entry */
-    bool halted;
-    bool fatal;
-    struct err fatal_err;
-    time_t started;
-    struct proto_id system_client; /* all zeros: entries recalld logs itself */
-
-    /* state transfer */
-    struct transfer *xfer;      /* recipient: the running copy, or NULL */
-    bool needs_transfer;        /* db_phase_start found the database behind the log */
-    const char *transfer_why;   /* a transfer to start once the effects are drained */
-    bool rejoining;             /* copied: declining until recovery completes */
-    uint64_t donating;          /* donor: connection id of the recipient, or 0 */
-    uint64_t donor_nonce;
-    bool donor_busy;            /* a donor thread is running */
-    bool donor_stopped;         /* donor: applying paused and the database stopped */
-    time_t next_verify;         /* primary: when to run the periodic checksum check */
-    bool verifying;             /* a verify thread runs */
-};
-
-static void drain(struct replica *r);
-static void start_transfer(struct replica *r, const char *why);
-static void donor_release(struct replica *r);
-static void on_sync_request(struct replica *r, struct net_conn *c, const struct proto_sync_request *q);
-static void on_ctl(struct replica *r, struct net_conn *c, const struct proto_ctl *q);
-static void on_transfer_done(struct replica *r);
-static void send_sync_reply(struct replica *r, struct net_conn *c, uint64_t nonce, uint8_t phase,
-                            bool ok, uint64_t applied, const char *path, const char *msg);
-enum marker { MARK_NONE = 0, MARK_COPYING, MARK_REJOINING };
-static int marker_write(struct replica *r, enum marker m, struct err *e);
 
 /* ---- mail ---- */
 
@@ -260,7 +163,7 @@ uint64_t shared_wait_applied(struct shared *sh, uint64_t op, unsigned timeout_ms
     return a;
 }
 
-static void publish_status(struct replica *r)
+void replica_publish_status(struct replica *r)
 {
     struct shared *sh = &r->sh;
     if (!r->vr) {
@@ -296,9 +199,7 @@ static struct net_conn *client_conn(struct replica *r, const struct proto_id *cl
     return c;
 }
 
-static void send_error_conn(struct net_conn *c, uint64_t req, enum err_code code,
-                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void send_error_conn(struct net_conn *c, uint64_t req, enum err_code code,
+void replica_send_error(struct net_conn *c, uint64_t req, enum err_code code,
                             const char *fmt, ...)
 {
     struct proto_msg m;
@@ -479,7 +380,7 @@ static void fail_read_index_all(struct replica *r)
         struct mail *m = val;
         struct net_conn *c = net_find(r->net, m->conn_id);
         if (c)
-            send_error_conn(c, m->req, ERR_FAILOVER,
+            replica_send_error(c, m->req, ERR_FAILOVER,
                             "the primary changed before the read could be confirmed; retry");
         mail_free(m);
     }
@@ -605,7 +506,7 @@ static void submit_ddl_outcome(struct replica *r, uint64_t op, const struct err 
     }
     buf_close(&b);
     proto_body_free(&body);
-    drain(r);
+    replica_drain(r);
     retry_deferred(r);
 }
 
@@ -758,13 +659,13 @@ static void do_role(struct replica *r)
         r->rejoining = false;
         if (!r->halted && !r->donating)
             vr_set_declining(r->vr, false);
-        if (marker_write(r, MARK_NONE, &e) < 0)
+        if (admin_marker_write(r, MARK_NONE, &e) < 0)
             log_error("%s", e.msg);
         log_info("rejoined the cluster after the state transfer");
     }
 }
 
-static void drain(struct replica *r)
+void replica_drain(struct replica *r)
 {
     struct vr_effect eff;
     if (!r->vr)
@@ -804,7 +705,7 @@ static void drain(struct replica *r)
                     if (eff.ok)
                         net_send_raw(c, m->bytes.data, m->bytes.len);
                     else
-                        send_error_conn(c, m->req, ERR_FAILOVER,
+                        replica_send_error(c, m->req, ERR_FAILOVER,
                                         "could not confirm this replica is still the primary; "
                                         "retry");
                 }
@@ -822,11 +723,11 @@ static void drain(struct replica *r)
         if (r->fatal)
             break;
     }
-    publish_status(r);
+    replica_publish_status(r);
     if (r->transfer_why) {
         const char *why = r->transfer_why;
         r->transfer_why = NULL;
-        start_transfer(r, why);
+        admin_start_transfer(r, why);
     }
 }
 
@@ -846,91 +747,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
     if (!r->vr)
         return;
     vr_flush(r->vr);
-    drain(r);
-}
-
-/* ---- the periodic checksum check ---- */
-
-/* Runs on its own thread: checksums everywhere at one op; the replicas that
- * disagree with the majority are told to repair (this one by mail). */
-static void *verify_main(void *arg)
-{
-    struct replica *r = arg;
-    const struct cfg *cfg = r->cfg;
-    struct verify_result vres;
-    struct mail *m = mail_new(MAIL_VERIFY_DONE);
-    struct err e;
-
-    if (verify_cluster(cfg->replicas, cfg->nreplicas, cfg->cluster_id, 5000, &vres, &e) < 0) {
-        log_warn("periodic verify: %s", e.msg);
-    } else if (vres.majority < 0) {
-        log_error("periodic verify at op %llu: no majority of replicas agree on the data; "
-                  "not repairing anything automatically (see recallctl verify)",
-                  (unsigned long long)vres.op);
-    } else {
-        int bad = 0;
-        for (size_t i = 0; i < cfg->nreplicas; i++) {
-            if (!vres.answered[i] || vres.group[i] == vres.majority)
-                continue;
-            bad++;
-            log_error("periodic verify at op %llu: replica %zu's data differs from the "
-                      "majority's: it repairs itself by state transfer",
-                      (unsigned long long)vres.op, i);
-            if (i == cfg->self) {
-                if (m)
-                    m->op = vres.op;
-            } else {
-                struct ctlconn c;
-                struct proto_msg q;
-                if (ctl_open(&c, &cfg->replicas[i], cfg->cluster_id, 5000, NULL, &e) == 0) {
-                    memset(&q, 0, sizeof q);
-                    q.type = MSG_CTL;
-                    proto_str_setz(&q.u.ctl.command, "resync");
-                    if (proto_list_kv_resize(&q.u.ctl.args, 1) == 0) {
-                        proto_str_setz(&q.u.ctl.args.v[0].key, "reason");
-                        proto_str_setz(&q.u.ctl.args.v[0].val,
-                                       "the primary's periodic verify found this replica's data "
-                                       "differs from the majority's");
-                    }
-                    ctl_send(&c, &q, 5000, &e);
-                    proto_msg_free(&q);
-                    if (ctl_recv(&c, &q, 5000, &e) == 0)
-                        proto_msg_free(&q);
-                    ctl_close(&c);
-                } else {
-                    log_error("periodic verify: cannot reach replica %zu: %s", i, e.msg);
-                }
-            }
-        }
-        if (!bad)
-            log_info("periodic verify at op %llu: every replica that answered holds the same data",
-                     (unsigned long long)vres.op);
-    }
-    verify_result_free(&vres);
-    if (m)
-        replica_post(r, m);
-    return NULL;
-}
-
-static void maybe_verify(struct replica *r)
-{
-    time_t now = time(NULL);
-    pthread_t th;
-    if (!r->cfg->verify_interval || r->verifying || r->n == 1 || !vr_ready(r->vr))
-        return;
-    if (!r->next_verify) {
-        r->next_verify = now + r->cfg->verify_interval;
-        return;
-    }
-    if (now < r->next_verify)
-        return;
-    r->next_verify = now + r->cfg->verify_interval;
-    r->verifying = true;
-    if (pthread_create(&th, NULL, verify_main, r) != 0) {
-        r->verifying = false;
-        return;
-    }
-    pthread_detach(th);
+    replica_drain(r);
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -940,10 +757,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     if (!r->vr)
         return;
     vr_tick(r->vr);
-    drain(r);
+    replica_drain(r);
     schedule_flush(r);
     if (r->vr)
-        maybe_verify(r);
+        admin_maybe_verify(r);
 }
 
 /* ---- log retention ---- */
@@ -1049,13 +866,13 @@ static void on_mail(struct replica *r, struct mail *m)
         if (!token) {
             struct net_conn *c = net_find(r->net, m->conn_id);
             if (c)
-                send_error_conn(c, m->req, ERR_NOT_PRIMARY, "replica %u is not the primary",
+                replica_send_error(c, m->req, ERR_NOT_PRIMARY, "replica %u is not the primary",
                                 r->self);
             break;
         }
         if (hmap_put(&r->read_index, token, m) < 0)
             break;
-        drain(r);
+        replica_drain(r);
         return; /* owned by the map */
     }
     case MAIL_DURABLE:
@@ -1064,7 +881,7 @@ static void on_mail(struct replica *r, struct mail *m)
         pthread_mutex_unlock(&r->sync_mu);
         if (current) {
             vr_durable(r->vr, m->op);
-            drain(r);
+            replica_drain(r);
             schedule_flush(r);
         }
         break;
@@ -1074,7 +891,7 @@ static void on_mail(struct replica *r, struct mail *m)
         a = r->sh.applied;
         pthread_mutex_unlock(&r->sh.mu);
         vr_applied(r->vr, a);
-        drain(r);
+        replica_drain(r);
         break;
     }
     case MAIL_DDL_OUTCOME:
@@ -1085,61 +902,17 @@ static void on_mail(struct replica *r, struct mail *m)
         retain_log(r, m->op);
         break;
     case MAIL_TRANSFER_DONE:
-        if (r->xfer)
-            on_transfer_done(r);
-        break;
-    case MAIL_DONOR_READY: {
-        struct net_conn *c = r->donating ? net_find(r->net, r->donating) : NULL;
-        char path[PATH_MAX] = "";
-        struct err pe;
-        r->donor_busy = false;
-        if (m->e.code == ERR_OK && transfer_source_path(r->cfg, path, sizeof path, &pe) < 0)
-            m->e = pe;
-        if (!c) {
-            donor_release(r); /* the recipient went away meanwhile */
-        } else if (m->e.code != ERR_OK) {
-            log_error("donor: cannot stop for the final pass: %s", m->e.msg);
-            send_sync_reply(r, c, r->donor_nonce, SYNC_FINAL, false, 0, NULL, m->e.msg);
-            donor_release(r);
-        } else {
-            log_info("donor: database stopped at op %llu; the final pass may run",
-                     (unsigned long long)m->op);
-            send_sync_reply(r, c, r->donor_nonce, SYNC_FINAL, true, m->op, path, NULL);
-        }
-        break;
-    }
+    case MAIL_DONOR_READY:
     case MAIL_DONOR_RESUMED:
-        r->donor_busy = false;
-        if (m->e.code != ERR_OK) {
-            log_error("donor: cannot restart the database: %s", m->e.msg);
-            r->fatal = true;
-            r->fatal_err = m->e;
-            event_base_loopexit(r->base, NULL);
-            break;
-        }
-        log_info("donor: database running again; applying resumes");
-        if (r->ap)
-            applier_set_limit(r->ap, UINT64_MAX);
-        if (r->vr && !r->halted && !r->rejoining)
-            vr_set_declining(r->vr, false);
-        break;
     case MAIL_VERIFY_DONE:
-        r->verifying = false;
-        if (m->op && r->vr) {
-            /* the odd one out is this primary: let another lead, then repair */
-            if (vr_is_primary(r->vr)) {
-                vr_step_down(r->vr);
-                drain(r);
-            }
-            start_transfer(r, "its data differs from the majority's (periodic verify)");
-        }
+        admin_on_mail(r, m);
         break;
     case MAIL_STEP_DOWN:
         if (r->vr && vr_is_primary(r->vr)) {
             log_error("the database keeps failing to apply committed entries: stepping down so "
                       "another replica leads");
             vr_step_down(r->vr);
-            drain(r);
+            replica_drain(r);
         }
         break;
     case MAIL_FATAL:
@@ -1149,8 +922,8 @@ static void on_mail(struct replica *r, struct mail *m)
             /* apply halted: never lead; repair by copying a donor */
             r->halted = true;
             vr_set_declining(r->vr, true);
-            drain(r);
-            start_transfer(r, m->e.msg);
+            replica_drain(r);
+            admin_start_transfer(r, m->e.msg);
         } else {
             log_error("FATAL: %s", m->e.msg);
             r->fatal = true;
@@ -1486,16 +1259,16 @@ static void msg_cb(struct net_conn *c, struct proto_msg *m, void *arg)
             net_close(c, true, "protocol error from replica %u: %s", cs->peer, e.msg);
             return;
         }
-        drain(r);
+        replica_drain(r);
         schedule_flush(r);
         return;
     case CR_CTL:
         if (m->type == MSG_PROBE)
             on_status_probe(r, c, m->u.probe.req);
         else if (m->type == MSG_SYNC_REQUEST)
-            on_sync_request(r, c, &m->u.sync_request);
+            admin_sync_request(r, c, &m->u.sync_request);
         else if (m->type == MSG_CTL)
-            on_ctl(r, c, &m->u.ctl);
+            admin_ctl(r, c, &m->u.ctl);
         else
             net_close(c, true, "unexpected %s from a control client", proto_type_name(m->type));
         return;
@@ -1523,7 +1296,7 @@ static void close_cb(struct net_conn *c, void *arg)
     }
     if (cs->role == CR_CTL && r->donating == net_conn_id(c)) {
         log_info("donor: the recipient disconnected");
-        donor_release(r);
+        admin_donor_release(r);
     }
     if (cs->role == CR_CLIENT && cs->s) {
         struct job *j = job_new(JOB_QUIT);
@@ -1642,63 +1415,10 @@ static char *backend_dsn(const struct cfg *cfg)
     return (char *)b.data;
 }
 
-/* ---- the transfer marker (data_dir/transfer) ----
- * "copying": the database may be half copied; never open it, copy again.
- * "rejoining": the copy is complete but this replica dropped its log, so it
- * may have acknowledged entries it no longer holds: it must not vote in a
- * view change until recovery installed a primary's log. */
-static void marker_file(const struct replica *r, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s/transfer", r->cfg->data_dir);
-}
-
-static enum marker marker_read(const struct replica *r)
-{
-    char path[PATH_MAX], buf[32] = "";
-    FILE *f;
-    marker_file(r, path, sizeof path);
-    if (!(f = fopen(path, "r")))
-        return MARK_NONE;
-    if (!fgets(buf, sizeof buf, f))
-        buf[0] = '\0';
-    fclose(f);
-    return strncmp(buf, "rejoining", 9) == 0 ? MARK_REJOINING : MARK_COPYING;
-}
-
-static int marker_write(struct replica *r, enum marker m, struct err *e)
-{
-    char path[PATH_MAX], tmp[PATH_MAX + 8];
-    int fd;
-    marker_file(r, path, sizeof path);
-    if (m == MARK_NONE) {
-        if (unlink(path) < 0 && errno != ENOENT)
-            return err_set_errno(e, errno, "removing %s", path);
-        return 0;
-    }
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (fd < 0)
-        return err_set_errno(e, errno, "writing %s", tmp);
-    const char *text = m == MARK_COPYING ? "copying\n" : "rejoining\n";
-    if (write(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
-        close(fd);
-        return err_set_errno(e, errno, "writing %s", tmp);
-    }
-    close(fd);
-    if (rename(tmp, path) < 0)
-        return err_set_errno(e, errno, "renaming %s", tmp);
-    fd = open(r->cfg->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-    return 0;
-}
-
 /* Take the database phase down: clients go, sessions roll back, the
  * applier stops, the core is set aside (state persisted), the backend
  * closes.  The network and the log stay. */
-static void db_phase_stop(struct replica *r)
+void replica_db_stop(struct replica *r)
 {
     size_t pos = 0;
     uint64_t key;
@@ -1752,12 +1472,12 @@ static void db_phase_stop(struct replica *r)
     backend_close(r->be);
     r->be = NULL;
     r->halted = false;
-    publish_status(r);
+    replica_publish_status(r);
 }
 
 /* Bring the database phase up.  after_transfer: the database was just
  * copied: drop the log and stay out of view changes until recovered. */
-static int db_phase_start(struct replica *r, bool after_transfer, struct err *e)
+int replica_db_start(struct replica *r, bool after_transfer, struct err *e)
 {
     const struct cfg *cfg = r->cfg;
     struct replica_state st;
@@ -1833,11 +1553,11 @@ static int db_phase_start(struct replica *r, bool after_transfer, struct err *e)
     r->ap = applier_start(r, r->be, &r->sh, cfg, e);
     if (!r->ap)
         goto fail;
-    r->rejoining = after_transfer || marker_read(r) == MARK_REJOINING;
+    r->rejoining = after_transfer || admin_marker_read(r) == MARK_REJOINING;
     if (r->rejoining)
         vr_set_declining(r->vr, true);
     vr_start(r->vr, bst.applied);
-    drain(r);
+    replica_drain(r);
     return 0;
 fail:
     if (r->vr) {
@@ -1847,343 +1567,6 @@ fail:
     backend_close(r->be);
     r->be = NULL;
     return -1;
-}
-
-/* ---- state transfer: the recipient ---- */
-
-static void on_transfer_copied(void *arg, uint64_t donor_applied)
-{
-    struct replica *r = arg;
-    struct mail *m = mail_new(MAIL_TRANSFER_DONE);
-    if (m) {
-        m->op = donor_applied;
-        replica_post(r, m);
-    }
-}
-
-/* Leave service and copy a donor's database (DESIGN section 7). */
-static void start_transfer(struct replica *r, const char *why)
-{
-    struct err e;
-    if (r->xfer)
-        return;
-    if (r->n == 1) {
-        log_error("state transfer needed (%s) but there is no other replica to copy from", why);
-        return;
-    }
-    log_warn("STATE TRANSFER: %s; this replica leaves service and copies a donor's database", why);
-    if (marker_write(r, MARK_COPYING, &e) < 0) {
-        log_error("cannot start a state transfer: %s", e.msg);
-        return;
-    }
-    db_phase_stop(r);
-    r->xfer = transfer_start(r->cfg, on_transfer_copied, r, &e);
-    if (!r->xfer)
-        log_error("cannot start a state transfer: %s", e.msg);
-    publish_status(r);
-}
-
-static void on_transfer_done(struct replica *r)
-{
-    struct err e;
-    transfer_stop(r->xfer);
-    r->xfer = NULL;
-    if (marker_write(r, MARK_REJOINING, &e) < 0)
-        log_error("%s", e.msg);
-    if (db_phase_start(r, true, &e) < 0) {
-        log_error("the copied database cannot be opened: %s", e.msg);
-        start_transfer(r, "the copied database could not be opened");
-        return;
-    }
-    log_info("rejoining through VR recovery");
-}
-
-/* ---- state transfer: the donor ---- */
-
-struct donor_job {
-    struct replica *r;
-    bool resume;
-};
-
-/* The donor's slow steps run off the event loop: pause applying, stop the
- * database cleanly (final pass), or start it again. */
-static void *donor_main(void *arg)
-{
-    struct donor_job *dj = arg;
-    struct replica *r = dj->r;
-    struct mail *m = mail_new(dj->resume ? MAIL_DONOR_RESUMED : MAIL_DONOR_READY);
-    struct err e;
-    unsigned hook_timeout = r->cfg->start_timeout ? r->cfg->start_timeout : 120;
-
-    err_clear(&e);
-    if (!dj->resume) {
-        if (applier_wait_quiet(r->ap, hook_timeout * 1000) < 0)
-            err_set(&e, ERR_TIMEOUT, "the applier did not pause in time");
-        else if (backend_quiesce(r->be, &e) == 0)
-            transfer_run_hook("stop_server", r->cfg->stop_server, hook_timeout, &e);
-        pthread_mutex_lock(&r->sh.mu);
-        if (m)
-            m->op = r->sh.applied;
-        pthread_mutex_unlock(&r->sh.mu);
-    } else {
-        if (transfer_run_hook("start_server", r->cfg->start_server, hook_timeout, &e) == 0)
-            backend_resume(r->be, &e);
-    }
-    if (m) {
-        m->e = e;
-        replica_post(r, m);
-    }
-    free(dj);
-    return NULL;
-}
-
-static void donor_spawn(struct replica *r, bool resume)
-{
-    struct donor_job *dj = calloc(1, sizeof *dj);
-    pthread_t th;
-    if (!dj)
-        return;
-    dj->r = r;
-    dj->resume = resume;
-    r->donor_busy = true;
-    if (pthread_create(&th, NULL, donor_main, dj) != 0) {
-        free(dj);
-        r->donor_busy = false;
-        log_error("cannot start the donor thread");
-        return;
-    }
-    pthread_detach(th);
-}
-
-static void send_sync_reply(struct replica *r, struct net_conn *c, uint64_t nonce, uint8_t phase,
-                            bool ok, uint64_t applied, const char *path, const char *msg)
-{
-    struct proto_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MSG_SYNC_REPLY;
-    m.u.sync_reply.replica = r->self;
-    m.u.sync_reply.nonce = nonce;
-    m.u.sync_reply.phase = phase;
-    m.u.sync_reply.ok = ok;
-    m.u.sync_reply.applied = applied;
-    proto_str_setz(&m.u.sync_reply.path, path ? path : "");
-    proto_str_setz(&m.u.sync_reply.msg, msg ? msg : "");
-    net_send(c, &m);
-    proto_msg_free(&m);
-}
-
-/* The recipient is done (DONE, or its connection closed): start again. */
-static void donor_release(struct replica *r)
-{
-    if (!r->donating)
-        return;
-    r->donating = 0;
-    if (r->donor_stopped) {
-        r->donor_stopped = false;
-        donor_spawn(r, true);
-    } else if (r->ap) {
-        applier_set_limit(r->ap, UINT64_MAX);
-        if (r->vr && !r->halted)
-            vr_set_declining(r->vr, false);
-    }
-}
-
-static void on_sync_request(struct replica *r, struct net_conn *c, const struct proto_sync_request *q)
-{
-    char path[PATH_MAX];
-    struct err e;
-    uint64_t applied;
-
-    pthread_mutex_lock(&r->sh.mu);
-    applied = r->sh.applied;
-    pthread_mutex_unlock(&r->sh.mu);
-    if (!r->vr || r->halted) {
-        send_sync_reply(r, c, q->nonce, q->phase, false, 0, NULL,
-                        r->halted ? "this replica's database diverged" : "this replica is itself not in service");
-        return;
-    }
-    switch (q->phase) {
-    case SYNC_BULK:
-        if (r->donating && r->donating != net_conn_id(c)) {
-            send_sync_reply(r, c, q->nonce, q->phase, false, 0, NULL, "already donating to another replica");
-            return;
-        }
-        if (transfer_source_path(r->cfg, path, sizeof path, &e) < 0) {
-            send_sync_reply(r, c, q->nonce, q->phase, false, 0, NULL, e.msg);
-            return;
-        }
-        log_info("donating the database to replica %u (bulk copy of %s)", q->replica, path);
-        r->donating = net_conn_id(c);
-        r->donor_nonce = q->nonce;
-        send_sync_reply(r, c, q->nonce, q->phase, true, applied, path, NULL);
-        return;
-    case SYNC_FINAL:
-        if (r->donating != net_conn_id(c) || r->donor_busy || r->donor_stopped) {
-            send_sync_reply(r, c, q->nonce, q->phase, false, 0, NULL, "no bulk copy in progress");
-            return;
-        }
-        log_info("donor: pausing the apply at op %llu and stopping the database for the final "
-                 "pass (the log keeps acknowledging)", (unsigned long long)applied);
-        vr_set_declining(r->vr, true); /* a donating replica never leads */
-        applier_set_limit(r->ap, applied);
-        {
-            /* reads here would fail while the database is stopped */
-            size_t pos = 0, n = 0;
-            uint64_t key, *ids = calloc(r->clients.len + 1, sizeof *ids);
-            void *val;
-            while (ids && hmap_next(&r->clients, &pos, &key, &val))
-                ids[n++] = (uint64_t)(uintptr_t)val;
-            for (size_t i = 0; i < n; i++)
-                net_close(net_find(r->net, ids[i]), true, "this replica is donating its database");
-            free(ids);
-        }
-        r->donor_stopped = true;
-        donor_spawn(r, false);
-        return;
-    case SYNC_DONE:
-        if (r->donating == net_conn_id(c)) {
-            log_info("donation to replica %u complete", q->replica);
-            donor_release(r);
-        }
-        return;
-    default:
-        send_sync_reply(r, c, q->nonce, q->phase, false, 0, NULL, "unknown phase");
-    }
-}
-
-/* ---- administrative commands (recallctl) ---- */
-
-static void ctl_reply(struct net_conn *c, uint64_t req, uint32_t self, uint64_t applied,
-                      struct proto_list_kv *detail)
-{
-    struct proto_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = MSG_STATUS;
-    m.u.status.req = req;
-    m.u.status.replica = self;
-    m.u.status.applied = applied;
-    if (detail) {
-        m.u.status.detail = *detail; /* moved */
-        memset(detail, 0, sizeof *detail);
-    }
-    net_send(c, &m);
-    proto_msg_free(&m);
-}
-
-struct checksum_job {
-    struct replica *r;
-    uint64_t conn_id, req, target;
-};
-
-/* Checksums of every table at one op: the applier stops at `target` (or
- * wherever the committed entries end, if fewer arrive), the backend sums
- * its tables, and applying resumes.  On the primary, commits wait meanwhile. */
-static void *checksum_main(void *arg)
-{
-    struct checksum_job *cj = arg;
-    struct replica *r = cj->r;
-    struct proto_msg m;
-    struct mail *ml;
-    struct err e;
-    uint64_t applied = 0;
-
-    for (int i = 0; i < 50; i++) {
-        if (shared_wait_applied(&r->sh, cj->target, 100) >= cj->target)
-            break;
-        if (i >= 10 && applier_wait_quiet(r->ap, 0) == 0)
-            break; /* nothing more to apply for a second */
-    }
-    applier_wait_quiet(r->ap, 10000);
-    memset(&m, 0, sizeof m);
-    m.type = MSG_STATUS;
-    m.u.status.req = cj->req;
-    m.u.status.replica = r->self;
-    if (backend_checksum(r->be, &applied, &m.u.status.detail, &e) < 0) {
-        applier_set_limit(r->ap, UINT64_MAX);
-        ml = mail_error(cj->conn_id, cj->req, &e, (uint32_t)r->cfg->max_frame);
-    } else {
-        applier_set_limit(r->ap, UINT64_MAX);
-        m.u.status.applied = applied;
-        ml = mail_frame(MAIL_SEND, cj->conn_id, &m, (uint32_t)r->cfg->max_frame);
-    }
-    proto_msg_free(&m);
-    if (ml)
-        replica_post(r, ml);
-    free(cj);
-    return NULL;
-}
-
-static const char *kv_get(const struct proto_list_kv *l, const char *key)
-{
-    for (uint32_t i = 0; i < l->n; i++)
-        if (l->v[i].key.p && strcmp(l->v[i].key.p, key) == 0)
-            return l->v[i].val.p;
-    return NULL;
-}
-
-static void on_ctl(struct replica *r, struct net_conn *c, const struct proto_ctl *q)
-{
-    const char *cmd = q->command.p ? q->command.p : "";
-    if (strcmp(cmd, "checksum") == 0) {
-        const char *op = kv_get(&q->args, "op");
-        struct checksum_job *cj;
-        pthread_t th;
-        if (!r->vr || !r->ap || r->halted) {
-            send_error_conn(c, q->req, ERR_NOT_READY, "replica %u is not in service", r->self);
-            return;
-        }
-        cj = calloc(1, sizeof *cj);
-        if (!cj)
-            return;
-        cj->r = r;
-        cj->conn_id = net_conn_id(c);
-        cj->req = q->req;
-        cj->target = op ? strtoull(op, NULL, 10) : 0;
-        pthread_mutex_lock(&r->sh.mu);
-        if (cj->target < r->sh.applied)
-            cj->target = r->sh.applied; /* already past it: sum here, the caller compares ops */
-        pthread_mutex_unlock(&r->sh.mu);
-        applier_set_limit(r->ap, cj->target);
-        if (pthread_create(&th, NULL, checksum_main, cj) != 0) {
-            applier_set_limit(r->ap, UINT64_MAX);
-            free(cj);
-            send_error_conn(c, q->req, ERR_LIMIT, "cannot start a thread");
-            return;
-        }
-        pthread_detach(th);
-        return;
-    }
-    if (strcmp(cmd, "resync") == 0) {
-        struct proto_list_kv d = {0};
-        if (r->xfer) {
-            send_error_conn(c, q->req, ERR_STATE, "replica %u is already in state transfer", r->self);
-            return;
-        }
-        if (r->n == 1) {
-            send_error_conn(c, q->req, ERR_STATE, "a single replica has nobody to copy from");
-            return;
-        }
-        if (r->vr && vr_is_primary(r->vr)) {
-            log_warn("resync requested on the primary: stepping down first");
-            vr_step_down(r->vr);
-            drain(r);
-        }
-        if (proto_list_kv_resize(&d, 1) == 0) {
-            proto_str_setz(&d.v[0].key, "result");
-            proto_str_setz(&d.v[0].val, "state transfer started");
-        }
-        ctl_reply(c, q->req, r->self, 0, &d);
-        proto_list_kv_resize(&d, 0);
-        free(d.v);
-        {
-            static char why[200];
-            const char *reason = kv_get(&q->args, "reason");
-            snprintf(why, sizeof why, "%s", reason ? reason : "requested by recallctl resync");
-            start_transfer(r, why);
-        }
-        return;
-    }
-    send_error_conn(c, q->req, ERR_INVALID, "unknown command '%s' (checksum, resync)", cmd);
 }
 
 struct replica *replica_open(const struct cfg *cfg, struct event_base *base, struct err *e)
@@ -2307,17 +1690,18 @@ struct replica *replica_open(const struct cfg *cfg, struct event_base *base, str
     }
 
     /* the database, unless a state transfer must bring it first */
-    mark = marker_read(r);
+    mark = admin_marker_read(r);
     if (mark == MARK_COPYING) {
-        log_warn("a state transfer was interrupted: copying the database again");
-        r->xfer = transfer_start(cfg, on_transfer_copied, r, e);
-        if (!r->xfer)
+        admin_start_transfer(r, "a state transfer was interrupted: copying the database again");
+        if (!r->xfer) {
+            err_set(e, ERR_INTERNAL, "could not restart the interrupted state transfer");
             goto fail;
-    } else if (db_phase_start(r, false, e) < 0) {
+        }
+    } else if (replica_db_start(r, false, e) < 0) {
         if (!r->needs_transfer)
             goto fail;
         log_warn("%s", e->msg);
-        start_transfer(r, "the database is behind every entry the log still holds");
+        admin_start_transfer(r, "the database is behind every entry the log still holds");
         if (!r->xfer) {
             err_set(e, ERR_INTERNAL, "could not start a state transfer");
             goto fail;
@@ -2327,7 +1711,7 @@ struct replica *replica_open(const struct cfg *cfg, struct event_base *base, str
         struct timeval tv = {0, TICK_MS * 1000};
         event_add(r->tick_ev, &tv);
     }
-    publish_status(r);
+    replica_publish_status(r);
     log_info("replica %u of %u listening on %s:%u", r->self, r->n, cfg->listen.host,
              cfg->listen.port);
     return r;
@@ -2371,7 +1755,7 @@ void replica_close(struct replica *r)
         pthread_mutex_unlock(&r->mail_mu);
     }
     if (r->net)
-        db_phase_stop(r);
+        replica_db_stop(r);
     /* links keep a conn_state the close callback does not free */
     for (uint32_t i = 0; i < VR_MAX_REPLICAS; i++)
         if (r->links[i]) {
