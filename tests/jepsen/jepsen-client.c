@@ -688,7 +688,10 @@ static void op_unique(struct client *cl)
     int i;
 
     tname(t, sizeof t, "uniq");
-    snprintf(sql, sizeof sql, "INSERT INTO %s (v) VALUES (?)", t);
+    /* `at` is the statement's clock as the database sees it: the primary's
+     * CLOCK_REALTIME, logged with the entry and replayed by every replica */
+    snprintf(sql, sizeof sql, "INSERT INTO %s (v, at) VALUES (?, %s)", t,
+             cl->sqlite ? "CAST(strftime('%s', 'now') AS INTEGER)" : "UNIX_TIMESTAMP()");
     sb_printf(&inv, "[");
     for (i = 0; i < n; i++) {
         v[i] = (int64_t)(((uint64_t)(opt.process_base + cl->tid) << 32) | ++cl->next_unique);
@@ -854,7 +857,8 @@ static int cmd_setup(void)
     if (opt.wl[W_UNIQUE]) {
         /* no key: a row applied twice must be able to show up twice */
         tname(t, sizeof t, "uniq");
-        snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS %s (v BIGINT NOT NULL)", t);
+        snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS %s (v BIGINT NOT NULL, "
+                 "at BIGINT NOT NULL)", t);
         if (exec_or_report(c, sql) < 0)
             goto out;
     }

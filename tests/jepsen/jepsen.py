@@ -442,20 +442,23 @@ exec %s --regid "$gid" --clear-groups -- env %s %s "$@"
         return os.path.join(self.data_dir(i), "jepsen-filler")
 
     def fill_disk(self, i):
+        """Fill replica i's data_dir; returns the bytes taken."""
         st = os.statvfs(self.data_dir(i))
         free = st.f_bavail * st.f_frsize
-        with open(self.filler(i), "ab") as f:
+        fd = os.open(self.filler(i), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
             try:
-                os.posix_fallocate(f.fileno(), 0, free)
+                os.posix_fallocate(fd, 0, max(free, 1))
             except OSError:
                 pass
             chunk = b"\0" * 65536
             try:                      # whatever fallocate left
-                while True:
-                    f.write(chunk)
-                    f.flush()
+                while os.write(fd, chunk) > 0:
+                    pass
             except OSError:
                 pass
+        finally:
+            os.close(fd)
         return free
 
     def free_disk(self, i):
@@ -710,8 +713,16 @@ class Nemesis:
         i, who = self.pick_primary_or(0.6)
         free = self.c.fill_disk(i)
         self.count("diskfull")
-        return ("data_dir of r%d (%s) full (%d MiB filled)" % (i, who, free >> 20),
-                lambda: self.c.free_disk(i))
+
+        def undo():
+            # space is back; a replica that stopped on the full disk is
+            # started again, as a supervisor would
+            self.c.free_disk(i)
+            if not self.c.alive(i):
+                self.note("found", "exit", "r%d stopped on the full disk: restarted" % i)
+                self.count("diskfull-stopped-replica")
+                self.c.restart(i)
+        return "data_dir of r%d (%s) full (%d MiB filled)" % (i, who, free >> 20), undo
 
 
 # ---------------------------------------------------------------- phases
@@ -729,6 +740,8 @@ class Phase:
         self.recovery_s = None
         self.procs = []
         self.crashed = []
+        self.clock_skew = None    # (earliest row time - start, latest - end), seconds
+        self.recovered = True
 
 
 def parse_result(line):
@@ -790,6 +803,7 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
         raise Fatal("setup of %s failed: %s" % (ph.name, r.stdout[-1500:]))
 
     t0 = now_ns()
+    ph.wall = [time.time(), None]
     procs = ph.procs
     out = open(os.path.join(ph.dir, "clients.log"), "w")
     procs.append(subprocess.Popen(cluster.as_client(
@@ -831,6 +845,7 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
     t_heal = now_ns()
     ok, secs, st = cluster.wait_healthy(120)
     ph.recovery_s = secs
+    ph.recovered = ok
     ph.checks.append((ok, "%s: cluster recovered (all replicas up and normal in one view) "
                       "%.1f s after the heal" % (ph.name, secs),
                       json.dumps(st)[:1500] if not ok else ""))
@@ -849,6 +864,7 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
     ph.checks.append((not hung, "%s: clients finished within 60 s of the end" % ph.name,
                       "see %s/clients.log" % ph.dir))
     ok, secs, st = cluster.wait_healthy(120, quiet=True)
+    ph.recovered = ph.recovered and ok
     ph.checks.append((ok, "%s: with the clients stopped, every replica applied the same log "
                       "(%.1f s)" % (ph.name, secs), json.dumps(st)[:1500] if not ok else ""))
     # final reads, even when recovery failed (they retry)
@@ -882,6 +898,16 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
                           "clients could not reach one backup" % (ph.name, AVAIL_BOUND_S),
                           "\n".join(slow[:20]), "clientcut-availability"))
 
+    ph.wall[1] = time.time()
+    # what the statement clock did: the unique workload stores the
+    # database's idea of "now" with every row
+    try:
+        ats = [int(r[1]) for r in cluster.table_rows(0, ph.prefix + "uniq", "v")]
+        if ats:
+            ph.clock_skew = (min(ats) - ph.wall[0], max(ats) - ph.wall[1])
+    except Exception:  # noqa: BLE001 - informational only
+        pass
+
     # the replicas' own databases agree
     if ok:
         diffs = []
@@ -912,6 +938,7 @@ class Run:
         self.ntap = 0
         self.failed = []
         self.known = []
+        self.replaced = 0
         self.started = time.time()
         self.error = None
 
@@ -967,6 +994,7 @@ class Run:
             t = time.time()
             cluster.start()
             say("cluster up in %.1f s: %s" % (time.time() - t, cluster.conn))
+            generation = 1
             idx = 0
             deadline = self.started + self.minutes * 60 if self.minutes else None
             kinds = list(self.classes)
@@ -982,12 +1010,31 @@ class Run:
                 run_phase(self.env, cluster, ph, random.Random(ph.seed), self.use_odbc,
                           self.tap)
                 self.report_phase(ph)
+                if not ph.recovered and (deadline is not None or idx < len(kinds)):
+                    # the cluster is stuck: keep its logs with the phase, and go
+                    # on with a fresh cluster so the remaining phases still run
+                    say("%s: the cluster did not recover; starting a new one" % ph.name)
+                    cluster.stop()
+                    keep = os.path.join(ph.dir, "cluster")
+                    shutil.move(cluster.dir, keep)
+                    for i in range(cluster.n):
+                        shutil.rmtree(os.path.join(keep, "r%d" % i, "mysql", "data"),
+                                      ignore_errors=True)
+                    generation += 1
+                    self.replaced += 1
+                    cluster = Cluster(self.env, self.backend, self.dir, lock.port)
+                    cluster.start()
+                    say("cluster %d up: %s" % (generation, cluster.conn))
                 self.write_summary()
         except Fatal as e:
             self.error = str(e)
             self.tap_line(False, "the fault test ran to the end", str(e))
         except KeyboardInterrupt as e:
             self.error = "interrupted (%s)" % e
+            self.tap_line(False, "the fault test ran to the end", self.error)
+        except Exception:  # noqa: BLE001 - a bug of the harness: report, clean up
+            import traceback
+            self.error = "harness error: " + traceback.format_exc()
             self.tap_line(False, "the fault test ran to the end", self.error)
         finally:
             for ph in self.phases:
@@ -1049,6 +1096,9 @@ class Run:
             nfaults, ", ".join("%s %d" % kv for kv in sorted(faults.items())) or "none"))
         lines.append("longest unavailability of one workload (no ok operation): %.1f s" %
                      (longest / 1000))
+        if self.replaced:
+            lines.append("clusters that never recovered (replaced by a new one): %d" %
+                         self.replaced)
         lines.append("")
         lines.append("%-22s %-9s %6s %5s %5s %4s %8s  %s" % (
             "phase", "workload", "ok", "fail", "info", "bad", "unavail", "verdict"))
@@ -1067,6 +1117,9 @@ class Run:
                 "in %.1f s" % ph.recovery_s if ph.recovery_s is not None else "?",
                 "; exited on their own: %s" % ",".join("r%d" % i for i in ph.crashed)
                 if ph.crashed else ""))
+            if ph.clock_skew and (abs(ph.clock_skew[0]) > 60 or abs(ph.clock_skew[1]) > 60):
+                lines.append("%-22s statement clock off the real clock: first row %+.0f s, "
+                             "last row %+.0f s" % ("", ph.clock_skew[0], ph.clock_skew[1]))
         if self.known:
             lines.append("")
             lines.append("known bugs seen (not counted as failures):")
@@ -1084,7 +1137,7 @@ class Run:
             json.dump({"backend": self.backend, "seed": self.seed, "seconds": elapsed,
                        "phases": len(self.phases), "totals": t, "faults": faults,
                        "longest_unavailable_ms": longest, "failed": self.failed,
-                       "known_bugs": self.known,
+                       "known_bugs": self.known, "clusters_replaced": self.replaced,
                        "error": self.error}, f, indent=1)
 
 

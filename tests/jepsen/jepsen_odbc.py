@@ -242,7 +242,9 @@ class Worker(threading.Thread):
         vals = [self.unique_value() for _ in range(1 + self.rng.randrange(3))]
         self.hist.record("invoke", self.process, "insert", vals)
         cur = self.conn.cursor()
-        sql = "INSERT INTO %s (v) VALUES (?)" % self.t("uniq")
+        sql = "INSERT INTO %s (v, at) VALUES (?, %s)" % (
+            self.t("uniq"), "CAST(strftime('%s', 'now') AS INTEGER)" if self.sqlite
+            else "UNIX_TIMESTAMP()")
         if len(vals) == 1:
             try:
                 cur.execute(sql, vals[0])
