@@ -44,7 +44,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
-CLASSES = ["kill", "pause", "partition", "clock", "slowdisk", "diskfull", "clientcut", "rolling"]
+CLASSES = ["kill", "pause", "partition", "clock", "slowdisk", "diskfull", "clientcut", "rolling",
+           "dbkill"]
+MARIADB_ONLY = {"dbkill"}
 # Checks that fail because of a bug already reported: when such a check
 # fails, its TAP line carries a TODO directive (automake counts it as XFAIL,
 # not a failure) and the summary lists it; when it passes it is a plain
@@ -55,6 +57,10 @@ KNOWN_BUGS = {
         "librecall waits for a silent replica until the request timeout: a read (or "
         "read-only transaction) sent to a replica the client cannot reach fails with HYT00 "
         "although a majority answers (driver/route.c, read_quorum/read_simple)",
+    "dbkill-stepdown":
+        "a primary whose MariaDB server is gone never steps down: the applier's "
+        "ensure_session() retries the connection forever without note_failure(), so the "
+        "step-down after view_change_timeout_ms never comes (server/applier.c)",
     "rolling-catchup":
         "recalld drops its whole log at start when its database has applied all of it "
         "(server/replica.c, load_log), so a replica that was down during a rolling restart "
@@ -513,6 +519,29 @@ exec %s --regid "$gid" --clear-groups -- env %s %s "$@"
             time.sleep(0.1)
         return False, time.time() - t0, st
 
+    def db_dir(self, i):
+        return os.path.join(self.dir, "r%d" % i, "mysql")
+
+    def kill_db(self, i):
+        """kill -9 of replica i's MariaDB server (recalld keeps running)."""
+        try:
+            pid = int(open(os.path.join(self.db_dir(i), "mariadbd.pid")).read().strip())
+        except (OSError, ValueError):
+            return
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        deadline = time.time() + 10
+        while time.time() < deadline and os.path.exists("/proc/%d" % pid):
+            time.sleep(0.02)
+
+    def start_db(self, i):
+        port = open(os.path.join(self.db_dir(i), "port")).read().strip()
+        r = sh([self.env.mariadb_sh, "start", self.db_dir(i), port], check=False, timeout=120)
+        if r.returncode != 0:
+            raise Fatal("MariaDB of replica %d did not restart: %s" % (i, r.stdout[-1500:]))
+
     def wait_quorum(self, timeout):
         """Wait until a primary is in normal status with a majority normal."""
         t0 = time.time()
@@ -571,6 +600,7 @@ class Nemesis:
         self.active = []          # (kind, description, undo)
         self.counts = {}
         self.rolling_checks = []  # (replica, its log size when it came back)
+        self.dbkill_windows = []  # (replica, was primary, killed at, restarted at)
 
     def note(self, event, kind, what):
         self.log.append({"time": now_ns(), "event": event, "class": kind, "what": what})
@@ -750,6 +780,20 @@ class Nemesis:
         return "r%d down (kill -9) during a rolling restart of r%s" % (
             b, ",r".join(map(str, order))), undo
 
+    def start_dbkill(self):
+        """kill -9 of a replica's MariaDB server, usually the primary's; the
+        recalld stays up.  A primary that cannot apply must step down
+        (DESIGN 3.3): writes must resume through another replica."""
+        i, who = self.pick_primary_or(0.8)
+        self.c.kill_db(i)
+        self.count("dbkill")
+        t = now_ns()
+
+        def undo():
+            self.c.start_db(i)
+            self.dbkill_windows.append((i, who == "the primary", t, now_ns()))
+        return "MariaDB server of r%d (%s) killed (kill -9)" % (i, who), undo
+
     def start_clock(self):
         i, who = self.pick_primary_or(0.7)
         offset = self.rng.choice(["+1h", "+1d", "+2d", "-1h", "-1d", "-2d",
@@ -849,6 +893,31 @@ def slow_operations(phase_dir, bound_s):
     return out
 
 
+def ok_writes_between(phase_dir, t0, t1):
+    """Acknowledged writes (of any workload) that completed in [t0, t1]."""
+    n = 0
+    for name in os.listdir(phase_dir):
+        if not name.endswith(".jsonl") or name == "faults.jsonl":
+            continue
+        inflight = {}
+        for line in open(os.path.join(phase_dir, name)):
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if ev.get("type") == "invoke":
+                inflight[ev.get("process")] = ev
+                continue
+            inv = inflight.pop(ev.get("process"), None)
+            if not inv or ev.get("type") != "ok" or not t0 <= ev.get("time", 0) <= t1:
+                continue
+            f, v = inv.get("f"), inv.get("value")
+            if f in ("write", "insert", "transfer") or (
+                    f == "txn" and any(m[0] == "append" for m in v or [])):
+                n += 1
+    return n
+
+
 def run_phase(env, cluster, ph, rng, use_odbc, tap):
     os.makedirs(ph.dir, exist_ok=True)
     say("%s: %d s of all workloads under the %s nemesis (seed %d)" %
@@ -886,7 +955,8 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
     # the nemesis: faults one after the other until the end of the phase
     nem = Nemesis(cluster, rng, ph.faults)
     end = t0 + ph.seconds * 10**9
-    kinds = CLASSES if ph.kind == "mixed" else [ph.kind]
+    kinds = [k for k in CLASSES if cluster.backend == "mariadb" or k not in MARIADB_ONLY] \
+        if ph.kind == "mixed" else [ph.kind]
     time.sleep(rng.uniform(0.5, 1.5))
     while now_ns() < end - 2 * 10**9:
         kind = rng.choice(kinds)
@@ -895,11 +965,12 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
         nem.start(kind)
         if ph.kind == "mixed" and rng.random() < 0.3 and now_ns() < end - 4 * 10**9:
             time.sleep(rng.uniform(0.3, 1.5))
-            nem.start(rng.choice([k for k in kinds if k not in ("slowdisk", "rolling") and
+            nem.start(rng.choice([k for k in kinds if k not in ("slowdisk", "rolling", "dbkill") and
                                   (k != "clock" or env.faketime)]))
         # a client cut lasts past the request timeout (5 s): every read
         # the clients send to that replica meanwhile shows whether they wait
         hold = rng.uniform(6.0, 7.0) if kind == "clientcut" else \
+            rng.uniform(12.0, 14.0) if kind == "dbkill" else \
             rng.uniform(0.5, 1.0) if kind == "rolling" else rng.uniform(1.0, 4.0)
         time.sleep(max(0, min(hold, (end - now_ns()) / 1e9 - 0.5)))
         while nem.active:
@@ -968,6 +1039,14 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
     # state transfers the phase caused (recalld logs them loudly)
     ph.transfers = sum(cluster.log_since(i, log_marks[i]).count("STATE TRANSFER:")
                        for i in range(cluster.n))
+    for i, was_primary, t_kill, t_back in nem.dbkill_windows:
+        if not was_primary or t_back - t_kill < 12 * 10**9:
+            continue
+        writes = ok_writes_between(ph.dir, t_kill + 10 * 10**9, t_back)
+        ph.checks.append((writes > 0, "%s: writes resumed within 10 s of the primary's database "
+                          "(r%d) dying (%d acknowledged before it came back)" %
+                          (ph.name, i, writes), "no write was acknowledged between 10 s after "
+                          "the kill and the restart of the database", "dbkill-stepdown"))
     for b, mark in nem.rolling_checks:
         text = cluster.log_since(b, mark)
         needed = "STATE TRANSFER:" in text
@@ -1083,7 +1162,8 @@ class Run:
                     break
                 kind = kinds[idx % len(kinds)]
                 idx += 1
-                ph = Phase(idx, kind, self.seconds, rng.randrange(1 << 40), self.dir)
+                seconds = max(self.seconds, 20) if kind == "dbkill" else self.seconds
+                ph = Phase(idx, kind, seconds, rng.randrange(1 << 40), self.dir)
                 self.phases.append(ph)
                 run_phase(self.env, cluster, ph, random.Random(ph.seed), self.use_odbc,
                           self.tap)
@@ -1277,6 +1357,8 @@ def main(argv=None):
         seconds = a.seconds or 60
     else:
         seconds = a.seconds or (10 if a.command == "check" else 20)
+    if a.backend != "mariadb":
+        classes = [c for c in classes if c not in MARIADB_ONLY]
     if a.command == "check":
         # keep failed runs, replace passed ones
         base = default_runs_dir(env)
