@@ -25,7 +25,31 @@ static void usage(FILE *f)
                "  --accounts N, --total T   bank: number of accounts and their constant total\n"
                "  --window FROM TO          unavailability window (CLOCK_MONOTONIC ns)\n"
                "  --no-realtime             append: check serializability only (not strict)\n"
+               "  --unknown-errors LIST     failures whose error starts with one of these\n"
+               "                            comma-separated prefixes count as unknown (info)\n"
                "  --report FILE             explanations (default: stdout)\n");
+}
+
+/* Failures whose error starts with one of the comma-separated prefixes
+ * become operations of unknown outcome. */
+static void demote_failures(struct jh_history *h, const char *prefixes)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        struct jh_op *o = &h->ops[i];
+        const char *p = prefixes;
+        if (o->status != JH_FAIL || !o->error)
+            continue;
+        while (*p) {
+            size_t len = strcspn(p, ",");
+            if (len && strncmp(o->error, p, len) == 0) {
+                o->status = JH_INFO;
+                break;
+            }
+            p += len;
+            if (*p == ',')
+                p++;
+        }
+    }
 }
 
 static int parse_i64(const char *s, int64_t *out)
@@ -50,10 +74,11 @@ int main(int argc, char **argv)
         {"window", required_argument, NULL, 'W'},
         {"no-realtime", no_argument, NULL, 'R'},
         {"report", required_argument, NULL, 'r'},
+        {"unknown-errors", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *workload = NULL, *report_path = NULL;
+    const char *workload = NULL, *report_path = NULL, *unknown_errors = NULL;
     int64_t accounts = -1, total = -1, from = 0, to = 0, gap_at;
     bool realtime = true;
     struct jh_history h;
@@ -88,6 +113,7 @@ int main(int argc, char **argv)
             break;
         case 'R': realtime = false; break;
         case 'r': report_path = optarg; break;
+        case 'u': unknown_errors = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -108,6 +134,8 @@ int main(int argc, char **argv)
             return 2;
         }
     jh_sort(&h);
+    if (unknown_errors)
+        demote_failures(&h, unknown_errors);
     if (report_path && !(report = fopen(report_path, "w"))) {
         perror(report_path);
         jh_free(&h);
