@@ -151,9 +151,28 @@ class Env:
                     self.odbc_python = py
                     break
         self.faketime = FAKETIME_LIB if os.path.exists(FAKETIME_LIB) else None
+        # a sanitizer build: libasan must come first in a process that loads
+        # the instrumented ODBC module (python), and libfaketime preloaded
+        # into recalld makes ASan's link-order check complain
+        self.asan_lib = None
+        r = sh(["ldd", self.odbc_module if os.path.exists(self.odbc_module) else self.recalld],
+               check=False)
+        for line in r.stdout.splitlines():
+            if "libasan" in line and "=>" in line:
+                self.asan_lib = line.split("=>")[1].split("(")[0].strip()
         self.root = os.geteuid() == 0
         self.iptables = shutil.which("iptables")
         self.setpriv = shutil.which("setpriv")
+
+    def odbc_env(self):
+        """The environment of the python ODBC client: with a sanitizer
+        build, libasan preloaded (python itself is not instrumented, and its
+        allocations are not leaks of ours)."""
+        e = dict(os.environ)
+        if self.asan_lib:
+            e["LD_PRELOAD"] = self.asan_lib
+            e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") + ":detect_leaks=0").lstrip(":")
+        return e
 
     def missing(self):
         """What this machine lacks for the fault tests (empty: nothing)."""
@@ -258,10 +277,12 @@ class Cluster:
             os.symlink(self.env.recallctl, ctl)
         gids = " ".join(str(g) for g in self.gids)
         preload = ""
+        if self.env.asan_lib:
+            preload = ("ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 ")
         if self.env.faketime:
             # CLOCK_REALTIME only: timers run on CLOCK_MONOTONIC, which a
             # real clock step does not move either
-            preload = ("LD_PRELOAD=%s FAKETIME_TIMESTAMP_FILE=%s/clock/r$i "
+            preload += ("LD_PRELOAD=%s FAKETIME_TIMESTAMP_FILE=%s/clock/r$i "
                        "FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1 NO_FAKE_STAT=1"
                        % (self.env.faketime, self.shim))
         script = """#!/bin/sh
@@ -956,7 +977,8 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
             [env.odbc_python, os.path.join(HERE, "jepsen_odbc.py"), "--driver", env.odbc_module,
              "--replicas", cluster.replica_list(), "--prefix", ph.prefix, "--out", ph.dir,
              "--seconds", str(ph.seconds), "--seed", str(ph.seed), "--t0", str(t0),
-             "--accounts", str(ACCOUNTS)]), stdout=out, stderr=subprocess.STDOUT))
+             "--accounts", str(ACCOUNTS)]), stdout=out, stderr=subprocess.STDOUT,
+            env=env.odbc_env()))
 
     # the nemesis: faults one after the other until the end of the phase
     nem = Nemesis(cluster, rng, ph.faults)
