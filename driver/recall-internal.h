@@ -36,6 +36,9 @@
 /* A write whose primary said nothing for this long makes the client probe
  * for a view change. */
 #define RC_SILENCE_PROBE_MS 1000u
+/* A read's replica that answers neither the read nor a status probe for
+ * this long is treated as unreachable and the read goes elsewhere. */
+#define RC_READ_HEDGE_MS 500u
 /* One round of a primary probe waits at most this long for replies. */
 #define RC_PROBE_ROUND_MS 500u
 /* Linearizable reads: fenced attempts before the ReadIndex fallback. */

@@ -525,8 +525,18 @@ static int do_write(struct recall_conn *c, const struct recall_stmt *s, enum wki
             } else {
                 if (c->primary < 0 || !net_ready(c, (uint32_t)c->primary) ||
                     c->max_view_seen > probe_view) {
-                    if (route_find_primary(c, dl, !sent && !canceled, e) < 0)
+                    if (route_find_primary(c, dl, !sent && !canceled, e) < 0) {
+                        if (sent && e->code != ERR_CANCELED) {
+                            /* the write went out: its outcome is unknown, not "retry" */
+                            char why[ERR_MSG_MAX];
+                            snprintf(why, sizeof why, "%s", e->msg);
+                            err_set(e, ERR_TIMEOUT,
+                                    "request timeout expired before a quorum acknowledged the "
+                                    "%s, and no primary could be found (%s): it may still commit",
+                                    kind == W_COMMIT ? "commit" : "statement", why);
+                        }
                         goto fail;
+                    }
                     probe_view = c->max_view_seen;
                 }
                 p = c->primary;
@@ -901,6 +911,7 @@ static int read_linear(struct recall_conn *c, const struct read_job *job, uint64
     unsigned tries = 0, pause = 10;
     bool err_pending = false;
     int x = -1;
+    uint64_t sent_at = 0;
     struct net_event ev;
 
     memset(st, 0, sizeof st);
@@ -932,6 +943,7 @@ new_attempt:
         bad[x] = true;
         goto new_attempt;
     }
+    sent_at = rc_now_ms(); /* X's probe (probe_all) tells a slow query from a silent replica */
 
     for (;;) {
         if (res.type == MSG_RESULT || (err_pending && xst.have)) {
@@ -984,7 +996,18 @@ new_attempt:
                 break;
             }
         }
-        net_next(c, deadline, true, &ev);
+        /* A replica that answers neither the read nor its probe within
+         * RC_READ_HEDGE_MS is cut off from us (while the others answer):
+         * ask another.  One that answers probes is running a slow query:
+         * wait for it. */
+        bool hedge = res.type != MSG_RESULT && !err_pending && !st[x].have;
+        net_next(c, hedge ? min64(deadline, sent_at + RC_READ_HEDGE_MS) : deadline, true, &ev);
+        if (ev.kind == NET_TIMEOUT && hedge && rc_now_ms() < deadline) {
+            read_discard(c, (uint32_t)x, xgen, job, &res, areq);
+            bad[x] = true;
+            st[x].gone = true;
+            goto new_attempt;
+        }
         switch (ev.kind) {
         case NET_TIMEOUT:
         case NET_CANCELED: {

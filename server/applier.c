@@ -245,6 +245,7 @@ static bool ensure_session(struct applier *a)
         if (a->bs)
             return true;
         log_warn("applier: cannot open the apply session: %s (retrying)", e.msg);
+        note_failure(a);
         pthread_mutex_lock(&a->mu);
         if (!a->stop) {
             struct timespec ts;

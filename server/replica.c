@@ -1348,8 +1348,11 @@ static int load_log(struct replica *r, uint64_t applied, bool reset, struct err 
     struct buf b;
 
     r->last_kind = 0;
-    if (reset || !last || last <= applied) {
-        /* nothing above what the database holds: start the log after it */
+    if (reset || !last || last < applied) {
+        /* an empty log, a copied database, or a log that ends below what
+         * the database holds: the log starts after the database.  (A log
+         * whose entries are all applied is kept: peers that were down catch
+         * up from it.) */
         if ((last || reset) && wal_reset(r->wal, applied + 1, e) < 0)
             return err_wrap(e, "resetting the log after op %llu", (unsigned long long)applied);
         vr_set_log_base(r->vr, applied, 0);
