@@ -44,7 +44,7 @@ damage() {
         say "overwriting pages $(((first + last) / 2))..$(((first + last) / 2 + 39)) of $r/db.sqlite (table $t: pages $first..$last)"
         dd if=/dev/urandom of="$r/db.sqlite" bs=4096 seek=$(((first + last) / 2 - 1)) count=40 conv=notrunc status=none ||
             return 1
-        sqlite3 -readonly "$r/db.sqlite" "PRAGMA quick_check" 2>&1 | grep -q '^ok$' &&
+        sqlite3 -readonly "$r/db.sqlite" "PRAGMA quick_check" 2>&1 | has '^ok$' &&
             { fail "the overwrite did not damage the file"; return 1; }
     else
         mport=$(sed -n 's/^start_server = .* \([0-9]*\)$/\1/p' "$r/recalld.conf")
@@ -81,7 +81,7 @@ case_apply_detects() {
         return 1
     fi
     rt_transfer_story "$b" "$mark"
-    rt_logsince "$b" "$mark" | grep -q 'APPLY HALTED' || { fail "replica $b did not halt its apply"; return 1; }
+    rt_logsince "$b" "$mark" | has 'APPLY HALTED' || { fail "replica $b did not halt its apply"; return 1; }
     rt_wait_caught_up "$b" 30 || return 1
     rt_load_stop_check || return 1
     rt_same
@@ -97,7 +97,7 @@ case_verify_detects() {
     echo "$out"
     say "recallctl verify exited with $rc"
     [ "$rc" -ne 0 ] || { fail "recallctl verify did not notice the damage"; return 1; }
-    echo "$out" | grep -E "replica $b[: ]" | grep -q -i -E 'damaged|malformed|corrupt' ||
+    echo "$out" | grep -E "replica $b[: ]" | has -i -E 'damaged|malformed|corrupt' ||
         { fail "recallctl verify did not name replica $b as damaged"; return 1; }
     rt_load_start wl_verify 20 || return 1
     mark=$(rt_logmark "$b")
@@ -131,7 +131,7 @@ case_damaged_primary() {
     say "a write touching every row of hot"
     out=$("$rt_recall" -e "UPDATE hot SET n = n + 1" "${conn%;request_timeout=*};request_timeout=30" 2>&1)
     echo "$out"
-    echo "$out" | grep -q 'rows affected' ||
+    echo "$out" | has 'rows affected' ||
         { rt_transfer_story "$nxt" "$mark"; fail "a write failed because the primary's database is damaged"; return 1; }
     if ! rt_wait 90 "replica $nxt repaired itself and rejoined" rt_rejoined "$nxt" "$mark"; then
         rt_transfer_story "$nxt" "$mark"

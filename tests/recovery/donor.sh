@@ -62,13 +62,13 @@ case_donor_killed() {
     say "replica $b copies from replica $donor (primary: $primary); killing replica $donor"
     [ "$donor" != "$primary" ] || { fail "the primary was chosen as the donor while backups could serve"; return 1; }
     rt_kill "$donor" || return 1
-    rt_logsince "$b" "$mark" | grep -q 'state transfer: waiting-donor' &&
+    rt_logsince "$b" "$mark" | has 'state transfer: waiting-donor' &&
         { fail "test too slow: the bulk copy was over before the donor was killed"; return 1; }
     rt_wait 120 "replica $b finished with another donor and rejoined" rt_rejoined "$b" "$mark" ||
         { rt_transfer_story "$b" "$mark"; return 1; }
     sampler_stop
     rt_transfer_story "$b" "$mark"
-    rt_logsince "$b" "$mark" | grep -q 'state transfer attempt failed' ||
+    rt_logsince "$b" "$mark" | has 'state transfer attempt failed' ||
         { fail "no failed attempt: the donor's death went unnoticed"; return 1; }
     again=$(rt_logsince "$b" "$mark" | sed -n 's/.*state transfer: donor is replica \([0-9]*\).*/\1/p' | tail -1)
     [ -n "$again" ] && [ "$again" != "$donor" ] ||
@@ -115,14 +115,14 @@ sys.exit(0 if ok else 1)
 PY
     # (choosing-donor and waiting-donor may pass between two samples)
     for p in bulk-copy final-copy; do
-        echo " $phases " | grep -q " $p " || { say "FAIL: phase $p never seen in recallctl status --json"; mark_ok=0; }
+        echo " $phases " | has " $p " || { say "FAIL: phase $p never seen in recallctl status --json"; mark_ok=0; }
     done
     if [ "$rt_backend" = mariadb ]; then
-        echo " $phases " | grep -q " stopping-server \| starting-server " ||
+        echo " $phases " | has " stopping-server \| starting-server " ||
             { say "FAIL: the MariaDB hook phases were never seen"; mark_ok=0; }
     fi
     # the text status an operator reads
-    if grep -q -E 'bulk-copy|final-copy' "$rt_work/samples.txt" && grep -E 'bulk-copy|final-copy' "$rt_work/samples.txt" | grep -q '/s'; then
+    if grep -q -E 'bulk-copy|final-copy' "$rt_work/samples.txt" && grep -E 'bulk-copy|final-copy' "$rt_work/samples.txt" | has '/s'; then
         say "recallctl status (text): $(grep -E 'bulk-copy|final-copy' "$rt_work/samples.txt" | head -1)"
     else
         say "FAIL: recallctl status (text) never shows the transfer phase with its rate; a sample during the copy:"
@@ -130,7 +130,7 @@ PY
         mark_ok=0
     fi
     # the log: progress of a pass lasting seconds (bytes and rate)
-    if grep -v 'refusing\|closing connection' "$rt_dir/r$recipient/recalld.log" | grep 'state transfer' | grep -q '/s'; then
+    if grep -v 'refusing\|closing connection' "$rt_dir/r$recipient/recalld.log" | grep 'state transfer' | has '/s'; then
         say "log: $(grep -v 'refusing\|closing connection' "$rt_dir/r$recipient/recalld.log" | grep 'state transfer' | grep '/s' | head -1)"
     else
         say "FAIL: replica $recipient's log shows no progress (bytes, rate) during passes lasting seconds"
@@ -163,7 +163,7 @@ case_recipient_killed() {
     rt_wait 120 "replica $b copied again and rejoined" rt_rejoined "$b" "$before" ||
         { rt_transfer_story "$b" "$before"; return 1; }
     rt_transfer_story "$b" "$before"
-    rt_logsince "$b" "$before" | grep -q 'state transfer was interrupted' ||
+    rt_logsince "$b" "$before" | has 'state transfer was interrupted' ||
         { fail "the restart did not notice the interrupted transfer"; return 1; }
     # the database is opened only once the new copy is complete
     rt_logsince "$b" "$before" | awk '/state transfer complete/ { done = 1 } /backend .*applied op/ && !done { bad = 1 } END { exit bad }' ||

@@ -40,6 +40,9 @@ rt_bail() { echo "Bail out! $*"; exit 1; }
 # A line for the story of the current case (its log).
 say() { echo "[$(date +%T.%3N)] $*"; }
 fail() { say "FAIL: $*"; return 1; }
+# grep -q for the end of a pipeline: reads all its input, so that the
+# writer never dies of SIGPIPE (which pipefail would count as a failure).
+has() { grep "$@" >/dev/null; }
 
 # rt_init NAME BACKEND BASEPORT: checks the tools, picks free ports, makes
 # the work directory and installs the exit trap.
@@ -413,7 +416,7 @@ rt_same() {
     rc=$?
     echo "$out"
     [ "$rc" -eq 0 ] || { fail "recallctl verify exited with $rc"; return 1; }
-    echo "$out" | grep -q "on $rt_n of $rt_n replicas" || { fail "not every replica answered verify"; return 1; }
+    echo "$out" | has "on $rt_n of $rt_n replicas" || { fail "not every replica answered verify"; return 1; }
     "$top_srcdir/tests/integration/replicas.sh" same "$rt_dir" 90 || { fail "the replicas' databases differ"; return 1; }
     say "recallctl verify and the replicas' own databases agree on every replica"
 }
@@ -421,8 +424,12 @@ rt_same() {
 # rt_rejoined I MARK: since MARK, replica I logged that it rejoined after a
 # state transfer, and it is in normal status.
 rt_rejoined() {
-    rt_logsince "$1" "$2" | grep -q 'rejoined the cluster after the state transfer' && rt_normal "$1"
+    rt_logsince "$1" "$2" | has 'rejoined the cluster after the state transfer' && rt_normal "$1"
 }
+
+# rt_refused I MARK: since MARK replica I turned a client away because of
+# its state transfer.
+rt_refused() { rt_logsince "$1" "$2" | has 'not serving: state transfer in progress'; }
 
 # rt_transfer_story I MARK: replica I's transfer lines since MARK.
 rt_transfer_story() {

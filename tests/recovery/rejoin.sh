@@ -20,8 +20,8 @@ one_transfer() {
     rt_transfer_story "$i" "$mark"
     n=$(rt_logcount "$i" "$mark" 'STATE TRANSFER:')
     [ "$n" -eq 1 ] || { fail "replica $i started $n state transfers (one should do)"; return 1; }
-    rt_logsince "$i" "$mark" | grep -q 'state transfer: rsync .*->' || { fail "no bulk rsync pass"; return 1; }
-    rt_logsince "$i" "$mark" | grep -q 'state transfer: rsync --checksum' ||
+    rt_logsince "$i" "$mark" | has 'state transfer: rsync .*->' || { fail "no bulk rsync pass"; return 1; }
+    rt_logsince "$i" "$mark" | has 'state transfer: rsync --checksum' ||
         { fail "no final rsync pass with --checksum"; return 1; }
 }
 
@@ -40,7 +40,7 @@ case_behind_retention() {
         return 1
     fi
     rt_wait_caught_up "$b" 30 || return 1
-    rt_logsince "$b" "$mark" | grep -q 'gone from every' ||
+    rt_logsince "$b" "$mark" | has 'gone from every' ||
         { fail "the transfer was not started because the log was gone"; return 1; }
     # the rejoined replica takes part in further writes
     n=$(rt_lines "$rt_work/wl_rejoin.ack")
@@ -64,7 +64,7 @@ case_new_replica() {
         "$rt_mariadb" stop "$rt_dir/r$b/mysql" || return 1
         rm -rf "$rt_dir/r$b/mysql/data"
         "$rt_mariadb" start "$rt_dir/r$b/mysql" "$mport" || return 1
-        "$rt_mariadb" sql "$rt_dir/r$b/mysql" "SHOW DATABASES" | grep -qx app &&
+        "$rt_mariadb" sql "$rt_dir/r$b/mysql" "SHOW DATABASES" | has -x app &&
             { fail "the re-initialized datadir still has the app database"; return 1; }
     fi
     rt_write_past_retention "$b" 0 || return 1
@@ -77,7 +77,7 @@ case_new_replica() {
         return 1
     fi
     rt_wait_caught_up "$b" 30 || return 1
-    rt_logsince "$b" "$mark" | grep -q "new replica $b" || { fail "replica $b did not start as a new replica"; return 1; }
+    rt_logsince "$b" "$mark" | has "new replica $b" || { fail "replica $b did not start as a new replica"; return 1; }
     rt_load_stop_check || return 1
     one_transfer "$b" "$mark" || return 1
     rt_same
