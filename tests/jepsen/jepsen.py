@@ -67,6 +67,10 @@ KNOWN_BUGS = {
         "a primary whose MariaDB server is gone never steps down: the applier's "
         "ensure_session() retries the connection forever without note_failure(), so the "
         "step-down after view_change_timeout_ms never comes (server/applier.c)",
+    "donor-crash-db-stopped":
+        "a state-transfer donor killed while its database is stopped for the final pass "
+        "does not start again: recalld cannot connect to the database it stopped itself "
+        "and never runs start_server (server/replica.c state transfer, startup)",
     "rolling-catchup":
         "recalld drops its whole log at start when its database has applied all of it "
         "(server/replica.c, load_log), so a replica that was down during a rolling restart "
@@ -627,7 +631,26 @@ class Nemesis:
         self.active = []          # (kind, description, undo)
         self.counts = {}
         self.rolling_checks = []  # (replica, its log size when it came back)
+        self.failed_restarts = [] # (replica, why)
         self.dbkill_windows = []  # (replica, was primary, killed at, restarted at)
+
+    def restart(self, i, extra=""):
+        """Start replica i again; a replica that will not start is recorded
+        (it is a finding, not a harness error) and left down."""
+        why = ""
+        for attempt in range(2):
+            try:
+                self.c.restart(i, extra=extra)
+                return True
+            except Fatal as e:
+                why = str(e)
+                time.sleep(1)
+        tail = [l for l in self.c.log_since(i, max(0, self.c.log_size(i) - 4000)).splitlines()
+                if "ERROR" in l or "FATAL" in l]
+        why = (tail[-1] if tail else why.splitlines()[0])[:300]
+        self.note("found", "restart-failed", "r%d does not start again: %s" % (i, why))
+        self.failed_restarts.append((i, why))
+        return False
 
     def note(self, event, kind, what):
         self.log.append({"time": now_ns(), "event": event, "class": kind, "what": what})
@@ -673,7 +696,7 @@ class Nemesis:
             if not self.c.alive(i):
                 crashed.append(i)
                 self.note("found", "exit", "r%d was not running: it exited on its own" % i)
-                self.c.restart(i)
+                self.restart(i)
         return crashed
 
     # -- classes --
@@ -696,7 +719,7 @@ class Nemesis:
 
         def undo():
             for i in targets:
-                self.c.restart(i)
+                self.restart(i)
         return "kill -9 of %s (r%s)" % (mode, ",r".join(map(str, targets))), undo
 
     def start_pause(self):
@@ -795,14 +818,14 @@ class Nemesis:
         self.rng.shuffle(order)
         for i in order:
             self.c.terminate(i)
-            self.c.restart(i)
+            self.restart(i)
             self.c.wait_quorum(30)
         self.count("rolling")
         self.rolling_backup = b
         mark = self.c.log_size(b)
 
         def undo():
-            self.c.restart(b)
+            self.restart(b)
             self.rolling_checks.append((b, mark))
         return "r%d down (kill -9) during a rolling restart of r%s" % (
             b, ",r".join(map(str, order))), undo
@@ -834,12 +857,12 @@ class Nemesis:
         i, who = self.pick_primary_or(0.6)
         delay = self.rng.choice([10000, 30000, 80000, 200000])
         self.c.terminate(i)
-        self.c.restart(i, extra="--test-fsync-delay-us %d" % delay)
+        self.restart(i, extra="--test-fsync-delay-us %d" % delay)
         self.count("slowdisk")
 
         def undo():
             self.c.terminate(i)
-            self.c.restart(i)
+            self.restart(i)
         return "r%d (%s) restarted with every log fsync delayed %d ms" % (i, who, delay // 1000), \
             undo
 
@@ -855,7 +878,7 @@ class Nemesis:
             if not self.c.alive(i):
                 self.note("found", "exit", "r%d stopped on the full disk: restarted" % i)
                 self.count("diskfull-stopped-replica")
-                self.c.restart(i)
+                self.restart(i)
         return "data_dir of r%d (%s) full (%d MiB filled)" % (i, who, free >> 20), undo
 
 
@@ -1075,6 +1098,12 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
     # state transfers the phase caused (recalld logs them loudly)
     ph.transfers = sum(cluster.log_since(i, log_marks[i]).count("STATE TRANSFER:")
                        for i in range(cluster.n))
+    for i, why in nem.failed_restarts:
+        text = cluster.log_since(i, log_marks[i])
+        known = "donor-crash-db-stopped" if ("final pass" in text and
+                                              "cannot connect to MySQL" in why) else None
+        ph.checks.append((False, "%s: r%d started again after the fault" % (ph.name, i), why,
+                          known))
     for i, was_primary, t_kill, t_back in nem.dbkill_windows:
         if not was_primary or t_back - t_kill < 12 * 10**9:
             continue
