@@ -17,6 +17,9 @@
  * compares affected rows and insert ids; reads run in READ ONLY consistent
  * snapshots that read recall_state.applied first (trap 4).  DDL is
  * non-transactional: a durable marker in recall.recall_ddl brackets it.
+ * Statements with parameters stay prepared per session (a cache keyed by
+ * their text), and a read snapshot's COMMIT is sent without waiting for it,
+ * so a read costs two round trips and an autocommit write four.
  *
  * Failure modes: a lost connection makes the session unusable (its
  * transaction is gone: ERR_CONN_LOST, *txn_aborted); a deadlock rolls the
@@ -62,15 +65,25 @@ typedef bool bmy_bool;
 #define BMY_FLUSH_WAIT_MS 5000
 #define BMY_DDL_TRIES 4
 #define BMY_INLINE 256 /* bytes per column fetched without a second call */
+/* Server-side prepared statements kept per session (statements with
+ * parameters: clients, reads, the apply path), least recently used evicted. */
+#define BMY_CACHE_MAX 64
+#define BMY_PIPE_MAX 8 /* text statements sent in one round trip */
 
 enum bmy_state { BMY_IDLE = 0, BMY_TXN, BMY_READ };
+
+/* The session's transaction access mode (tx_read_only), as far as known:
+ * read snapshots run with it on, so each one is a READ ONLY transaction
+ * started by its first read; read-write transactions and DDL with it off. */
+enum bmy_ro { BMY_RO_UNKNOWN = 0, BMY_RO_ON, BMY_RO_OFF };
 
 /* Validation variables read with the environment (not logged). */
 enum { CHK_BINLOG_FORMAT, CHK_SQL_LOG_BIN, CHK_SQL_NOTES, CHK_AUTOCOMMIT, CHK_ISOLATION, CHK__N };
 
 struct bmy_cursor {
     MYSQL_RES *res;            /* text protocol, streaming; owned */
-    MYSQL_STMT *stmt;          /* binary protocol, streaming; owned */
+    MYSQL_STMT *stmt;          /* binary protocol, streaming; owned unless cached */
+    bool cached;               /* stmt belongs to the session's cache */
     MYSQL_RES *meta;           /* stmt's metadata; owned */
     MYSQL_FIELD *fields;
     unsigned nfields;
@@ -80,6 +93,20 @@ struct bmy_cursor {
     char *bufs;                /* owned, nfields * BMY_INLINE */
 };
 
+/* One prepared statement of the session cache, keyed by its exact text.
+ * The server resolves tables, the current database and the parse-time
+ * settings at prepare time, so the cache is emptied whenever any of them
+ * may change: SET/USE in the session, a change of the apply session's
+ * environment, any DDL run through this backend (ddl_gen), a lost or
+ * re-authenticated connection; an entry whose execution failed is dropped. */
+struct bmy_cached {
+    char *sql;                 /* owned; NULL: free slot */
+    size_t len;
+    uint64_t hash;
+    MYSQL_STMT *st;            /* owned */
+    uint64_t used;             /* LRU clock */
+};
+
 struct backend {
     struct backend_base base;
     struct mysqlu_dsn dsn;            /* owned */
@@ -87,6 +114,7 @@ struct backend {
     bool mariadb;
     unsigned long server_version;     /* 101119 */
     const char *iso_var;              /* tx_isolation / transaction_isolation */
+    const char *ro_var;               /* tx_read_only / transaction_read_only */
     bool rollback_on_timeout;         /* innodb_rollback_on_timeout */
     char token[33];                   /* this replica's bookkeeping token */
     char *env_sql;                    /* owned: SELECT of the environment */
@@ -96,6 +124,7 @@ struct backend {
     MYSQL *admin;                     /* replication account, autocommit; owned */
     struct backend_session *sessions; /* open sessions (list) */
     bool quiesced;
+    atomic_uint ddl_gen;              /* bumped after every DDL: prepared statements may be stale */
 };
 
 struct backend_session {
@@ -114,12 +143,17 @@ struct backend_session {
     bool serializable;          /* session isolation is SERIALIZABLE, else RR */
     bool ts_pinned;             /* @@timestamp set by a write */
     bool short_lock_wait;       /* lock_wait_timeout lowered for reads */
+    enum bmy_ro ro;             /* tx_read_only */
     bool env_valid;
     struct proto_list_kv env;   /* owned: database + variables */
     char chk[CHK__N][24];       /* validation values */
     bool lid_valid;             /* lid is the session's LAST_INSERT_ID() */
     uint64_t lid;
     struct bmy_cursor cur;
+    struct bmy_cached cache[BMY_CACHE_MAX];
+    uint64_t cache_clock;
+    unsigned cache_gen;         /* be->ddl_gen the cache is valid for */
+    unsigned pending;           /* answers of statements sent ahead, still unread */
 };
 
 struct bmy_ok {
@@ -158,8 +192,12 @@ static void cursor_free(struct bmy_cursor *c)
         mysql_free_result(c->res);
     if (c->meta)
         mysql_free_result(c->meta);
-    if (c->stmt)
-        mysql_stmt_close(c->stmt);
+    if (c->stmt) {
+        if (c->cached)
+            mysql_stmt_free_result(c->stmt); /* drains unread rows; stays prepared */
+        else
+            mysql_stmt_close(c->stmt);
+    }
     free(c->bind);
     free(c->lengths);
     free(c->nulls);
@@ -167,10 +205,101 @@ static void cursor_free(struct bmy_cursor *c)
     memset(c, 0, sizeof *c);
 }
 
+/* ---------------------------------------------------------------- statement cache */
+
+static uint64_t sql_hash(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+    return h;
+}
+
+static void cache_slot_free(struct bmy_cached *c)
+{
+    if (c->st)
+        mysql_stmt_close(c->st); /* COM_STMT_CLOSE has no answer: no round trip */
+    free(c->sql);
+    memset(c, 0, sizeof *c);
+}
+
+/* Forget every prepared statement (the open cursor must not use one). */
+static void cache_clear(struct backend_session *s)
+{
+    assert(!s->cur.cached);
+    for (unsigned i = 0; i < BMY_CACHE_MAX; i++)
+        if (s->cache[i].sql)
+            cache_slot_free(&s->cache[i]);
+}
+
+/* Drop one statement (after its execution failed: it may be stale). */
+static void cache_drop(struct backend_session *s, MYSQL_STMT *st)
+{
+    for (unsigned i = 0; i < BMY_CACHE_MAX; i++)
+        if (s->cache[i].sql && s->cache[i].st == st) {
+            cache_slot_free(&s->cache[i]);
+            return;
+        }
+}
+
+static void session_lose(struct backend_session *s, const char *why);
+static int fail_stmt(struct backend_session *s, MYSQL_STMT *st, bool *aborted, struct err *e);
+static int nomem(struct err *e);
+
+/* The prepared statement for sql: from the cache, or prepared now (one
+ * round trip) and cached.  NULL on failure (e; the session may be lost). */
+static MYSQL_STMT *cache_get(struct backend_session *s, const char *sql, size_t len, bool *aborted,
+                             struct err *e)
+{
+    unsigned gen = atomic_load(&s->be->ddl_gen), victim = 0;
+    uint64_t h = sql_hash(sql, len);
+    struct bmy_cached *c;
+    MYSQL_STMT *st;
+
+    if (gen != s->cache_gen) {
+        cache_clear(s);
+        s->cache_gen = gen;
+    }
+    for (unsigned i = 0; i < BMY_CACHE_MAX; i++) {
+        c = &s->cache[i];
+        if (c->sql && c->hash == h && c->len == len && memcmp(c->sql, sql, len) == 0) {
+            c->used = ++s->cache_clock;
+            return c->st;
+        }
+        if (!c->sql || (s->cache[victim].sql && c->used < s->cache[victim].used))
+            victim = i;
+    }
+    if (!(st = mysql_stmt_init(s->conn))) {
+        nomem(e);
+        return NULL;
+    }
+    if (mysql_stmt_prepare(st, sql, (unsigned long)len)) {
+        fail_stmt(s, st, aborted, e);
+        mysql_stmt_close(st); /* also after a lost connection: the handle is ours */
+        return NULL;
+    }
+    c = &s->cache[victim];
+    if (c->sql)
+        cache_slot_free(c);
+    if (!(c->sql = malloc(len ? len : 1))) {
+        mysql_stmt_close(st);
+        nomem(e);
+        return NULL;
+    }
+    memcpy(c->sql, sql, len);
+    c->len = len;
+    c->hash = h;
+    c->st = st;
+    c->used = ++s->cache_clock;
+    return st;
+}
+
 /* The session cannot be used again: its transaction is gone. */
 static void session_lose(struct backend_session *s, const char *why)
 {
     cursor_free(&s->cur);
+    cache_clear(s);
+    s->pending = 0;
     if (s->conn) {
         mysql_close(s->conn);
         s->conn = NULL;
@@ -504,19 +633,96 @@ static void bk_call(const struct backend *be, char *sql, size_t cap, uint64_t op
 
 /* ---------------------------------------------------------------- sessions: basics */
 
+/* Read the answers of statements sent ahead (a read snapshot's COMMIT sent
+ * without waiting).  Only a lost connection is an error: those statements
+ * end read-only snapshots and change nothing. */
+static int pending_drain(struct backend_session *s, struct err *e)
+{
+    while (s->pending && s->conn) {
+        MYSQL_RES *r;
+        s->pending--;
+        if (mysql_read_query_result(s->conn)) {
+            unsigned no = mysql_errno(s->conn);
+            if (conn_gone(no))
+                return fail_conn(s, s->conn, NULL, e);
+            continue;
+        }
+        if ((r = mysql_store_result(s->conn)))
+            mysql_free_result(r);
+    }
+    return 0;
+}
+
 static int alive(struct backend_session *s, struct err *e)
 {
     if (atomic_load(&s->stale) && s->conn)
         session_lose(s, "the backend was quiesced for a state transfer");
+    if (s->conn && s->pending && pending_drain(s, e) < 0)
+        return -1;
     if (!s->conn)
         return err_set(e, ERR_CONN_LOST, "backend session lost: %s", s->lost);
     return 0;
+}
+
+/* Send up to BMY_PIPE_MAX text statements at once and read their answers in
+ * order: one round trip instead of n.  Every answer is read; the first
+ * error is returned (-1, e).  Rows of the last statement are left in
+ * *last_rows (stored) when asked, rows of the others are discarded.  Only
+ * for statements whose failure the caller undoes (the server runs each one
+ * whatever happened to those before it). */
+static int sq_pipeline(struct backend_session *s, const char *const *sqls, const size_t *lens, unsigned n,
+                       MYSQL_RES **last_rows, bool *aborted, struct err *e)
+{
+    unsigned sent = 0;
+    int rc = 0;
+
+    assert(n > 0 && n <= BMY_PIPE_MAX);
+    if (last_rows)
+        *last_rows = NULL;
+    if (s->pending && pending_drain(s, e) < 0)
+        return -1;
+    for (; sent < n; sent++)
+        if (mysql_send_query(s->conn, sqls[sent], (unsigned long)lens[sent]))
+            break;
+    if (sent < n && sent == 0)
+        return fail_conn(s, s->conn, aborted, e);
+    for (unsigned i = 0; i < sent && s->conn; i++) {
+        MYSQL_RES *r = NULL;
+        if (mysql_read_query_result(s->conn)) {
+            bool ab = false;
+            if (rc == 0)
+                rc = fail_conn(s, s->conn, &ab, e);
+            else
+                fail_conn(s, s->conn, NULL, NULL); /* the first error stands */
+            if (aborted && ab)
+                *aborted = true;
+            continue;
+        }
+        if (mysql_field_count(s->conn) > 0 && !(r = mysql_store_result(s->conn))) {
+            if (rc == 0)
+                rc = fail_conn(s, s->conn, aborted, e);
+            continue;
+        }
+        if (r && last_rows && i == n - 1 && rc == 0)
+            *last_rows = r;
+        else if (r)
+            mysql_free_result(r);
+    }
+    if (rc == 0 && sent < n)
+        rc = fail_conn(s, s->conn, aborted, e);
+    if (rc < 0 && last_rows && *last_rows) {
+        mysql_free_result(*last_rows);
+        *last_rows = NULL;
+    }
+    return rc;
 }
 
 /* Run a statement on the session, discarding any rows. */
 static int sq(struct backend_session *s, const char *sql, size_t len, bool *aborted, struct err *e)
 {
     MYSQL_RES *r;
+    if (s->pending && pending_drain(s, e) < 0)
+        return -1;
     if (mysql_real_query(s->conn, sql, (unsigned long)len))
         return fail_conn(s, s->conn, aborted, e);
     if (mysql_field_count(s->conn) > 0) {
@@ -682,6 +888,7 @@ static int cursor_bind_stmt(struct backend_session *s, MYSQL_STMT *st, struct er
 {
     struct bmy_cursor *c = &s->cur;
     c->stmt = st;
+    c->cached = true;
     if (!(c->meta = mysql_stmt_result_metadata(st)))
         return fail_stmt(s, st, NULL, e);
     c->fields = mysql_fetch_fields(c->meta);
@@ -706,18 +913,20 @@ static int cursor_bind_stmt(struct backend_session *s, MYSQL_STMT *st, struct er
 }
 
 /* Execute one statement: text protocol without parameters, server-side
- * prepared with them.  A result set is left open in s->cur (*has_rows);
+ * prepared with them (the prepared statement is cached: one round trip once
+ * it is prepared).  A result set is left open in s->cur (*has_rows);
  * otherwise the OK packet's results are in *ok. */
 static int run(struct backend_session *s, const char *sql, size_t len,
                const struct proto_list_value *params, bool *has_rows, struct bmy_ok *ok,
                bool *aborted, struct err *e)
 {
-    MYSQL_STMT *st;
     MYSQL_BIND *b = NULL;
 
     assert(!s->cur.res && !s->cur.stmt);
     *has_rows = false;
     memset(ok, 0, sizeof *ok);
+    if (s->pending && pending_drain(s, e) < 0)
+        return -1;
     if (!params || params->n == 0) {
         if (mysql_real_query(s->conn, sql, (unsigned long)len))
             return fail_conn(s, s->conn, aborted, e);
@@ -735,46 +944,53 @@ static int run(struct backend_session *s, const char *sql, size_t len,
         ok->info = mysql_info(s->conn);
         return 0;
     }
-    if (!(st = mysql_stmt_init(s->conn)))
+    if (!(b = calloc(params->n, sizeof *b)))
         return nomem(e);
-    if (mysql_stmt_prepare(st, sql, (unsigned long)len)) {
-        fail_stmt(s, st, aborted, e);
-        goto err_after_init;
+    if (bind_params(b, params, e) < 0) {
+        free(b);
+        return -1;
     }
-    if (mysql_stmt_param_count(st) != params->n) {
-        err_set(e, ERR_INVALID, "the statement has %lu parameter markers but %u parameters were given",
-                mysql_stmt_param_count(st), params->n);
-        goto err_after_init;
-    }
-    if (!(b = calloc(params->n, sizeof *b))) {
-        nomem(e);
-        goto err_after_init;
-    }
-    if (bind_params(b, params, e) < 0)
-        goto err_after_bind;
-    if (mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st)) {
-        fail_stmt(s, st, aborted, e);
-        goto err_after_bind;
-    }
-    free(b);
-    if (mysql_stmt_field_count(st) > 0) {
-        *has_rows = true;
-        if (cursor_bind_stmt(s, st, e) < 0) {
-            cursor_free(&s->cur);
+    for (int attempt = 0;; attempt++) {
+        MYSQL_STMT *st = cache_get(s, sql, len, aborted, e);
+        if (!st) {
+            free(b);
             return -1;
         }
-        return 0;
+        if (mysql_stmt_param_count(st) != params->n) {
+            free(b);
+            return err_set(e, ERR_INVALID, "the statement has %lu parameter markers but %u parameters were given",
+                           mysql_stmt_param_count(st), params->n);
+        }
+        if (mysql_stmt_bind_param(st, b) == 0 && mysql_stmt_execute(st) == 0) {
+            free(b);
+            if (mysql_stmt_field_count(st) > 0) {
+                *has_rows = true;
+                if (cursor_bind_stmt(s, st, e) < 0) {
+                    cursor_free(&s->cur);
+                    cache_drop(s, st);
+                    return -1;
+                }
+                return 0;
+            }
+            ok->affected = mysql_stmt_affected_rows(st);
+            ok->insert_id = mysql_stmt_insert_id(st);
+            ok->warnings = s->conn ? mysql_warning_count(s->conn) : 0;
+            return 0;
+        }
+        /* CR_NEW_STMT_METADATA: a result set of another shape than the
+         * prepared one (the table changed); only statements with result
+         * sets get here (writes returning rows are never kept), so running
+         * it again, freshly prepared, repeats a read */
+        if (mysql_stmt_errno(st) == 2057 && attempt == 0) {
+            cache_drop(s, st);
+            continue;
+        }
+        fail_stmt(s, st, aborted, e);
+        if (s->conn)
+            cache_drop(s, st); /* it may be stale; prepare it afresh next time */
+        free(b);
+        return -1;
     }
-    ok->affected = mysql_stmt_affected_rows(st);
-    ok->insert_id = mysql_stmt_insert_id(st);
-    ok->warnings = s->conn ? mysql_warning_count(s->conn) : 0;
-    mysql_stmt_close(st);
-    return 0;
-err_after_bind:
-    free(b);
-err_after_init:
-    mysql_stmt_close(st); /* also after a lost connection: the handle is ours */
-    return -1;
 }
 
 static int fill_columns(struct backend_session *s, struct backend_result *res, struct err *e)
@@ -925,22 +1141,35 @@ static int exec_write(struct backend_session *s, const char *sql, size_t len,
     /* trap 8: the context is set before the statement runs */
     n = snprintf(set, sizeof set,
                  "SET @@session.timestamp=%" PRIu64 ".%06u, @@session.rand_seed1=%" PRIu64
-                 ", @@session.rand_seed2=%" PRIu64 "%s",
+                 ", @@session.rand_seed2=%" PRIu64 "%s%s%s%s",
                  ctx->ts_us / 1000000u, (unsigned)(ctx->ts_us % 1000000u), ctx->seed1, ctx->seed2,
-                 s->short_lock_wait ? ", @@session.lock_wait_timeout=DEFAULT" : "");
-    if (sq(s, set, (size_t)n, aborted, e) < 0)
-        return -1;
+                 s->short_lock_wait ? ", @@session.lock_wait_timeout=DEFAULT" : "",
+                 s->ro != BMY_RO_OFF ? ", @@session." : "", s->ro != BMY_RO_OFF ? s->be->ro_var : "",
+                 s->ro != BMY_RO_OFF ? "=0" : "");
+    {
+        /* later statements of a transaction get a savepoint, in the same
+         * round trip (nothing runs if either fails) */
+        static const char sp[] = "SAVEPOINT " BMY_SAVEPOINT;
+        const char *sqls[2] = {set, sp};
+        size_t lens[2] = {(size_t)n, sizeof sp - 1};
+        if (sq_pipeline(s, sqls, lens, first ? 1 : 2, NULL, aborted, e) < 0) {
+            s->ro = BMY_RO_UNKNOWN;
+            return -1;
+        }
+    }
     s->ts_pinned = true;
     s->short_lock_wait = false;
-    if (!first && sqz(s, "SAVEPOINT " BMY_SAVEPOINT, aborted, e) < 0)
-        return -1;
+    s->ro = BMY_RO_OFF;
     s->state = BMY_TXN;
     s->stmts++;
 
     if (run(s, sql, len, params, &has_rows, &ok, aborted, e) < 0)
         return -1;
     if (has_rows) {
+        MYSQL_STMT *st = s->cur.cached ? s->cur.stmt : NULL;
         cursor_free(&s->cur);
+        if (st)
+            cache_drop(s, st); /* its result binding must not meet a later execution */
         if (undo_stmt(s, first, aborted, e) < 0)
             return -1;
         return err_set(e, ERR_REFUSED,
@@ -984,6 +1213,13 @@ static int exec_other(struct backend_session *s, const char *sql, size_t len,
         if (sqz(s, "SET @@session.timestamp=DEFAULT", aborted, e) < 0)
             return -1;
         s->ts_pinned = false;
+    }
+    if (session_stmt) {
+        /* the database, sql_mode or character set are fixed into prepared
+         * statements at prepare time; the access mode may change too */
+        cursor_free(&s->cur);
+        cache_clear(s);
+        s->ro = BMY_RO_UNKNOWN;
     }
     if (run(s, sql, len, params, &has_rows, &ok, aborted, e) < 0) {
         if (session_stmt)
@@ -1201,17 +1437,26 @@ static void bmy_fetch_close(struct backend_session *s)
 
 /* ---------------------------------------------------------------- transactions */
 
+/* Isolation of the next transaction, and read-write access (reads leave
+ * the session READ ONLY): one SET, only when something changes. */
 static int set_isolation(struct backend_session *s, bool serializable, bool *aborted, struct err *e)
 {
-    char sql[96];
-    if (s->serializable == serializable)
+    char sql[160];
+    bool iso = s->serializable != serializable, rw = s->ro != BMY_RO_OFF;
+    if (!iso && !rw)
         return 0;
-    snprintf(sql, sizeof sql, "SET @@session.%s='%s'", s->be->iso_var,
-             serializable ? "SERIALIZABLE" : "REPEATABLE-READ");
-    if (sqz(s, sql, aborted, e) < 0)
+    snprintf(sql, sizeof sql, "SET %s%s%s%s%s%s%s", iso ? "@@session." : "", iso ? s->be->iso_var : "",
+             iso ? (serializable ? "='SERIALIZABLE'" : "='REPEATABLE-READ'") : "", iso && rw ? ", " : "",
+             rw ? "@@session." : "", rw ? s->be->ro_var : "", rw ? "=0" : "");
+    if (sqz(s, sql, aborted, e) < 0) {
+        s->ro = BMY_RO_UNKNOWN;
         return -1;
-    s->serializable = serializable;
-    s->env_valid = false;
+    }
+    if (iso) {
+        s->serializable = serializable;
+        s->env_valid = false;
+    }
+    s->ro = BMY_RO_OFF;
     return 0;
 }
 
@@ -1341,12 +1586,62 @@ static int bmy_rollback(struct backend_session *s, struct err *e)
 
 /* ---------------------------------------------------------------- reads */
 
+/* First column of the first row of a cached prepared statement without
+ * parameters, as an unsigned number (*found: there was a row). */
+static int stmt_u64(struct backend_session *s, const char *sql, size_t len, uint64_t *out, bool *found,
+                    struct err *e)
+{
+    MYSQL_STMT *st = cache_get(s, sql, len, NULL, e);
+    unsigned long long v = 0;
+    bmy_bool is_null = 0;
+    MYSQL_BIND b;
+    int f;
+
+    *found = false;
+    if (!st)
+        return -1;
+    if (mysql_stmt_execute(st)) {
+        fail_stmt(s, st, NULL, e);
+        if (s->conn)
+            cache_drop(s, st);
+        return -1;
+    }
+    memset(&b, 0, sizeof b);
+    b.buffer_type = MYSQL_TYPE_LONGLONG;
+    b.buffer = &v;
+    b.is_unsigned = 1;
+    b.is_null = &is_null;
+    if (mysql_stmt_field_count(st) != 1 || mysql_stmt_bind_result(st, &b)) {
+        mysql_stmt_free_result(st);
+        cache_drop(s, st);
+        return err_set(e, ERR_INTERNAL, "unexpected result shape: %.80s", sql);
+    }
+    f = mysql_stmt_fetch(st);
+    if (f == 1) {
+        fail_stmt(s, st, NULL, e);
+        if (s->conn) {
+            mysql_stmt_free_result(st);
+            cache_drop(s, st);
+        }
+        return -1;
+    }
+    *found = f == 0 && !is_null;
+    *out = v;
+    mysql_stmt_free_result(st);
+    return 0;
+}
+
+/* A read snapshot is a READ ONLY transaction (the session's access mode)
+ * that its first read starts: the read of recall_state.applied, so the
+ * snapshot's applied op and the rows of the reads after it come from the
+ * same InnoDB read view (trap 4).  Steady state: one round trip, a
+ * statement prepared once. */
 static int bmy_read_begin(struct backend_session *s, uint64_t *applied, struct err *e)
 {
-    char set[200];
-    int n = 0;
-    MYSQL_RES *r;
-    MYSQL_ROW row;
+    static const char state[] = "SELECT applied FROM recall.recall_state WHERE id = 1";
+    char set[256];
+    bool found;
+    int rc;
 
     if (alive(s, e) < 0)
         return -1;
@@ -1355,48 +1650,46 @@ static int bmy_read_begin(struct backend_session *s, uint64_t *applied, struct e
         return err_set(e, ERR_STATE, "a read-write transaction is open on this session");
     if (s->state == BMY_READ)
         return err_set(e, ERR_STATE, "a read-only snapshot is already open");
+    /* an idle transaction a statement left open must not lend its older
+     * read view */
     if (finish_idle(s, e) < 0)
         return -1;
-    /* consistent snapshot at REPEATABLE READ (SERIALIZABLE would lock), a
-     * short metadata-lock wait so a read cannot hold up the apply, and the
-     * real clock */
-    if (s->serializable || !s->short_lock_wait || s->ts_pinned) {
-        n = snprintf(set, sizeof set, "SET @@session.lock_wait_timeout=%u%s%s%s%s",
-                     s->be->dsn.read_lock_wait, s->ts_pinned ? ", @@session.timestamp=DEFAULT" : "",
-                     s->serializable ? ", @@session." : "", s->serializable ? s->be->iso_var : "",
-                     s->serializable ? "='REPEATABLE-READ'" : "");
-        if (sq(s, set, (size_t)n, NULL, e) < 0)
-            return -1;
+    /* READ ONLY, consistent reads at REPEATABLE READ (SERIALIZABLE would
+     * lock), a short metadata-lock wait so a read cannot hold up the apply,
+     * and the real clock: set when the session was doing something else */
+    if (s->serializable || !s->short_lock_wait || s->ts_pinned || s->ro != BMY_RO_ON) {
+        int n = snprintf(set, sizeof set, "SET @@session.lock_wait_timeout=%u, @@session.%s=1%s%s%s%s",
+                         s->be->dsn.read_lock_wait, s->be->ro_var,
+                         s->ts_pinned ? ", @@session.timestamp=DEFAULT" : "",
+                         s->serializable ? ", @@session." : "", s->serializable ? s->be->iso_var : "",
+                         s->serializable ? "='REPEATABLE-READ'" : "");
+        if (sq(s, set, (size_t)n, NULL, e) < 0) {
+            s->ro = BMY_RO_UNKNOWN;
+            s->short_lock_wait = false;
+            return err_wrap(e, "opening a read snapshot");
+        }
         s->short_lock_wait = true;
         s->ts_pinned = false;
+        s->ro = BMY_RO_ON;
         if (s->serializable) {
             s->serializable = false;
             s->env_valid = false;
         }
     }
-    if (sqz(s, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", NULL, e) < 0)
-        return -1;
     s->state = BMY_READ;
     atomic_store(&s->reading, true);
-    /* trap 4: applied is read inside the snapshot the reads will use */
-    if (mysql_real_query(s->conn, "SELECT applied FROM recall.recall_state WHERE id = 1", 52) ||
-        !(r = mysql_store_result(s->conn))) {
-        fail_conn(s, s->conn, NULL, e);
+    rc = stmt_u64(s, state, sizeof state - 1, applied, &found, e);
+    if (rc == 0 && !found)
+        rc = err_set(e, ERR_CORRUPT, "recall.recall_state has no row");
+    if (rc < 0) {
         if (s->conn) {
             struct err ig;
             sqz(s, "ROLLBACK", NULL, &ig);
-            s->state = BMY_IDLE;
-            atomic_store(&s->reading, false);
         }
+        s->state = BMY_IDLE;
+        atomic_store(&s->reading, false);
         return err_wrap(e, "reading recall_state in the snapshot");
     }
-    row = mysql_fetch_row(r);
-    if (!row || !row[0]) {
-        mysql_free_result(r);
-        return err_set(e, ERR_CORRUPT, "recall.recall_state has no row");
-    }
-    *applied = strtoull(row[0], NULL, 10);
-    mysql_free_result(r);
     return 0;
 }
 
@@ -1433,6 +1726,9 @@ static int bmy_read_exec(struct backend_session *s, const char *sql, uint32_t le
     return 0;
 }
 
+/* The snapshot's COMMIT is sent without waiting for its answer (read before
+ * the session's next statement): the reply to the client does not wait for
+ * it, and the server ends the snapshot at once all the same. */
 static int bmy_read_end(struct backend_session *s)
 {
     struct err e;
@@ -1443,7 +1739,12 @@ static int bmy_read_end(struct backend_session *s)
     if (s->state != BMY_READ)
         return 0;
     s->state = BMY_IDLE;
-    return sqz(s, "COMMIT", NULL, &e);
+    if (s->pending && pending_drain(s, &e) < 0)
+        return -1;
+    if (mysql_send_query(s->conn, "COMMIT", 6))
+        return fail_conn(s, s->conn, NULL, &e);
+    s->pending++;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- apply */
@@ -1484,6 +1785,7 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
     const char *db = NULL;
     struct buf b;
     char head[256];
+    bool env_changed = false;
     int rc = 0;
 
     if (!s->env_valid && env_read(s, e) < 0)
@@ -1500,14 +1802,18 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
                     err_set(e, ERR_SQL, "statement ran without a current database inside a transaction");
                     return 1;
                 }
+                cache_clear(s); /* COM_CHANGE_USER drops the prepared statements */
                 if (mysql_change_user(s->conn, s->user, s->password, NULL))
                     return fail_conn(s, s->conn, aborted, e);
                 if (session_setup(s, e) < 0)
                     return -1;
-            } else if (mysql_select_db(s->conn, db)) {
-                unsigned no = mysql_errno(s->conn);
-                fail_conn(s, s->conn, aborted, e);
-                return conn_gone(no) ? -1 : 1;
+            } else {
+                cache_clear(s); /* statements are bound to the database they were prepared in */
+                if (mysql_select_db(s->conn, db)) {
+                    unsigned no = mysql_errno(s->conn);
+                    fail_conn(s, s->conn, aborted, e);
+                    return conn_gone(no) ? -1 : 1;
+                }
             }
             /* the database's collation comes with it: set the logged one */
             if (env_put(s, MYSQLU_ENV_DATABASE, db) < 0 || env_put(s, "collation_database", "") < 0)
@@ -1542,6 +1848,7 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
         cur = env_get(s, key);
         if (cur && strcmp(cur, val) == 0)
             continue;
+        env_changed = true;
         buf_append(&b, ", @@session.", 12);
         buf_append(&b, key, kv->key.len);
         buf_append(&b, mysqlu_env_vars[vi].numeric ? "=" : "='", mysqlu_env_vars[vi].numeric ? 1 : 2);
@@ -1553,6 +1860,8 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
         buf_close(&b);
         return nomem(e);
     }
+    if (env_changed)
+        cache_clear(s); /* sql_mode, character sets: fixed into prepared statements */
     if (sq(s, (const char *)b.data, b.len, aborted, e) < 0) {
         rc = conn_gone((unsigned)e->native) || transient(e) ? -1 : 1;
         s->env_valid = false; /* some may have been set */
@@ -1935,10 +2244,15 @@ static int ddl_execute(struct backend_session *s, uint64_t op, const struct prot
     if (env_read(s, e) < 0)
         return -1;
     db = env_get(s, MYSQLU_ENV_DATABASE);
-    snprintf(set, sizeof set, "SET @@session.lock_wait_timeout=%u", be->dsn.read_lock_wait);
-    if (sqz(s, set, NULL, e) < 0)
+    /* DDL fails in a READ ONLY session (reads leave it so) */
+    snprintf(set, sizeof set, "SET @@session.lock_wait_timeout=%u, @@session.%s=0", be->dsn.read_lock_wait,
+             be->ro_var);
+    if (sqz(s, set, NULL, e) < 0) {
+        s->ro = BMY_RO_UNKNOWN;
         return -1;
+    }
     s->short_lock_wait = true;
+    s->ro = BMY_RO_OFF;
 
     pthread_mutex_lock(&be->mu);
     rc = marker_set(be, op, db ? db : "", &st->sql, e);
@@ -1949,7 +2263,10 @@ static int ddl_execute(struct backend_session *s, uint64_t op, const struct prot
     for (int attempt = 1;; attempt++) {
         struct bmy_ok ok;
         bool has_rows;
-        if (run(s, st->sql.p ? st->sql.p : "", st->sql.len, &st->params, &has_rows, &ok, NULL, ddl_err) == 0) {
+        int ran = run(s, st->sql.p ? st->sql.p : "", st->sql.len, &st->params, &has_rows, &ok, NULL, ddl_err);
+        /* every session's prepared statements may now be stale (this one's too) */
+        atomic_fetch_add(&be->ddl_gen, 1);
+        if (ran == 0) {
             cursor_free(&s->cur);
             break;
         }
@@ -2063,12 +2380,13 @@ static int bmy_apply_ddl(struct backend_session *s, uint64_t op, const struct pr
  * dropped), REPEATABLE READ. */
 static int session_setup(struct backend_session *s, struct err *e)
 {
-    char sql[160];
+    char sql[256];
     snprintf(sql, sizeof sql,
-             "SET @@session.autocommit=0, @@session.max_error_count=65535, @@session.%s='REPEATABLE-READ'",
-             s->be->iso_var);
+             "SET @@session.autocommit=0, @@session.max_error_count=65535, @@session.%s='REPEATABLE-READ', "
+             "@@session.%s=0", s->be->iso_var, s->be->ro_var);
     if (sqz(s, sql, NULL, e) < 0)
         return -1;
+    s->ro = BMY_RO_OFF;
     s->serializable = false;
     s->short_lock_wait = false;
     s->ts_pinned = false;
@@ -2146,6 +2464,7 @@ static void session_unlist(struct backend_session *s)
 static void session_free(struct backend_session *s)
 {
     cursor_free(&s->cur);
+    cache_clear(s);
     if (s->conn)
         mysql_close(s->conn); /* the server rolls back anything open */
     proto_list_kv_resize(&s->env, 0);
@@ -2458,6 +2777,7 @@ static int admin_start(struct backend *be, struct err *e)
     be->server_version = v;
     be->mariadb = strstr(mysql_get_server_info(be->admin), "MariaDB") != NULL;
     be->iso_var = be->mariadb ? "tx_isolation" : "transaction_isolation";
+    be->ro_var = be->mariadb ? "tx_read_only" : "transaction_read_only";
     snprintf(be->version, sizeof be->version, "%s %lu.%lu.%lu", be->mariadb ? "mariadb" : "mysql",
              v / 10000, v / 100 % 100, v % 100);
     return check_settings(be, e);
@@ -2476,6 +2796,7 @@ static struct backend *bmy_open(const char *dsn, struct err *e)
     }
     be->base.ops = &backend_mysql_ops;
     pthread_mutex_init(&be->mu, NULL);
+    atomic_init(&be->ddl_gen, 0);
     if (mysqlu_dsn_parse(dsn, &be->dsn, e) < 0)
         goto err_after_alloc;
     if (admin_start(be, e) < 0 || build_env_sql(be, e) < 0 || create_schema(be, e) < 0)

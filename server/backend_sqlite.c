@@ -47,6 +47,10 @@
 #define SQ_EXPIRY_S_DEFAULT (24 * 3600)   /* recall_clients rows */
 #define SQ_MAX_SQL (16u << 20)            /* statement text */
 #define SQ_MAX_RETURNING (64u << 20)      /* rows buffered for a writing RETURNING */
+#define SQ_CACHE_MAX 32                   /* client/apply statements kept prepared per session */
+/* recall_clients rows past client_expiry are deleted at every op divisible
+ * by this (deterministic: op numbers and timestamps are logged) */
+#define SQ_EXPIRE_EVERY 64
 
 /* What the authorizer lets a statement do (see sq_authorize). */
 enum sq_mode {
@@ -145,6 +149,23 @@ struct sq_backend {
     pthread_mutex_t mu;         /* protects sessions and quiesced */
     struct sq_session *sessions;
     bool quiesced;
+    atomic_uint ddl_gen;        /* bumped by every DDL: cached statements may be stale */
+};
+
+/* A client or apply statement kept prepared (SQLITE_PREPARE_PERSISTENT),
+ * keyed by its text and the authorizer mode it was prepared in, with what
+ * the authorizer noticed then.  Emptied when a DDL ran through the backend
+ * (ddl_gen) and when the connection closes; an entry whose run failed is
+ * dropped. */
+struct sq_cached {
+    char *sql;                  /* owned; NULL: free slot */
+    uint32_t len;
+    uint64_t hash;
+    enum sq_mode mode;
+    sqlite3_stmt *st;           /* owned */
+    const char *volatile_fn;    /* changes()/total_changes() seen at prepare */
+    bool saw_datefn;
+    uint64_t used;              /* LRU clock */
 };
 
 struct sq_session {
@@ -175,8 +196,13 @@ struct sq_session {
     bool capture, captured;
     int64_t first_rowid;
 
+    /* prepared statements */
+    struct sq_cached cache[SQ_CACHE_MAX];
+    uint64_t cache_clock;
+    unsigned cache_gen;              /* be->ddl_gen the cache is valid for */
+
     /* the open result */
-    sqlite3_stmt *cur;               /* owned: streamed rows */
+    sqlite3_stmt *cur;               /* streamed rows (stmt_get's: given back by cursor_close) */
     bool cur_row;                    /* cur is positioned at an undelivered row */
     enum sq_mode cur_mode;
     struct proto_value *rbuf;        /* owned: buffered rows (RETURNING of a write) */
@@ -834,10 +860,44 @@ fail:
     return -1;
 }
 
+/* Give back a statement from stmt_get: a cached one is reset (releasing
+ * its locks and snapshot) and kept unless drop; others are finalized. */
+static void stmt_release(struct sq_session *s, sqlite3_stmt *st, bool drop)
+{
+    if (!st)
+        return;
+    for (unsigned i = 0; i < SQ_CACHE_MAX; i++) {
+        struct sq_cached *c = &s->cache[i];
+        if (c->sql && c->st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            if (drop) {
+                sqlite3_finalize(st);
+                free(c->sql);
+                memset(c, 0, sizeof *c);
+            }
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
+static void cache_clear(struct sq_session *s)
+{
+    for (unsigned i = 0; i < SQ_CACHE_MAX; i++) {
+        struct sq_cached *c = &s->cache[i];
+        if (c->sql) {
+            sqlite3_finalize(c->st);
+            free(c->sql);
+            memset(c, 0, sizeof *c);
+        }
+    }
+}
+
 static void cursor_close(struct sq_session *s)
 {
     if (s->cur) {
-        sqlite3_finalize(s->cur);
+        stmt_release(s, s->cur, false);
         s->cur = NULL;
     }
     s->cur_row = false;
@@ -852,6 +912,7 @@ static void cursor_close(struct sq_session *s)
 static void conn_close(struct sq_session *s)
 {
     cursor_close(s);
+    cache_clear(s);
     for (int i = 0; i < Q__COUNT; i++) {
         sqlite3_finalize(s->q[i]);
         s->q[i] = NULL;
@@ -976,7 +1037,7 @@ static int bookkeep(struct sq_session *s, const struct sq_book *b, struct err *e
         if (q_done(s, st, e) < 0)
             return -1;
     }
-    if (b->ts_us > expiry) {
+    if (b->op % SQ_EXPIRE_EVERY == 0 && b->ts_us > expiry) {
         if (!(st = q_get(s, Q_EXPIRE_CLIENTS, e)))
             return -1;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)(b->ts_us - expiry));
@@ -1012,9 +1073,17 @@ static void txn_abort(struct sq_session *s)
 
 /* ------------------------------------------------------------------ statements */
 
+static uint64_t sql_hash(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
+    return h;
+}
+
 /* Prepare exactly one statement of sql[0..len) in the given mode. */
 static int stmt_prepare(struct sq_session *s, enum sq_mode mode, const char *sql, uint32_t len,
-                        sqlite3_stmt **out, struct err *e)
+                        unsigned flags, sqlite3_stmt **out, struct err *e)
 {
     const char *tail = NULL;
     int rc;
@@ -1034,7 +1103,7 @@ static int stmt_prepare(struct sq_session *s, enum sq_mode mode, const char *sql
     s->denied = false;
     s->volatile_fn = NULL;
     s->saw_datefn = false;
-    rc = sqlite3_prepare_v3(s->db, sql, (int)len, 0, out, &tail);
+    rc = sqlite3_prepare_v3(s->db, sql, (int)len, flags, out, &tail);
     if (rc != SQLITE_OK) {
         sq_fail(s, rc, e);
         *out = NULL;
@@ -1049,6 +1118,66 @@ static int stmt_prepare(struct sq_session *s, enum sq_mode mode, const char *sql
                        "multi-statement strings are refused by the SQLite backend: send one "
                        "statement per call");
     }
+    return 0;
+}
+
+/* The prepared statement for sql in mode: from the session's cache (with
+ * what the authorizer noticed when it was prepared in s->volatile_fn and
+ * s->saw_datefn), or prepared now and cached.  Give it back with
+ * stmt_release. */
+static int stmt_get(struct sq_session *s, enum sq_mode mode, const char *sql, uint32_t len,
+                    sqlite3_stmt **out, struct err *e)
+{
+    unsigned gen = atomic_load(&s->be->ddl_gen), victim = 0;
+    uint64_t h;
+    struct sq_cached *c;
+
+    if (gen != s->cache_gen) {
+        cursor_close(s);
+        cache_clear(s);
+        s->cache_gen = gen;
+    }
+    if (sql && len && len <= SQ_MAX_SQL) {
+        h = sql_hash(sql, len);
+        for (unsigned i = 0; i < SQ_CACHE_MAX; i++) {
+            c = &s->cache[i];
+            if (c->sql && c->st == s->cur)
+                continue; /* the open cursor's */
+            if (c->sql && c->hash == h && c->mode == mode && c->len == len &&
+                memcmp(c->sql, sql, len) == 0) {
+                c->used = ++s->cache_clock;
+                s->mode = mode;
+                s->denied = false;
+                s->volatile_fn = c->volatile_fn;
+                s->saw_datefn = c->saw_datefn;
+                *out = c->st;
+                return 0;
+            }
+            if (!c->sql || (s->cache[victim].sql &&
+                            (s->cache[victim].st == s->cur || c->used < s->cache[victim].used)))
+                victim = i;
+        }
+    }
+    if (stmt_prepare(s, mode, sql, len, SQLITE_PREPARE_PERSISTENT, out, e) < 0)
+        return -1;
+    c = &s->cache[victim];
+    if (c->sql && c->st == s->cur)
+        return 0; /* every slot busy: use it uncached (finalized on release) */
+    if (c->sql) {
+        sqlite3_finalize(c->st);
+        free(c->sql);
+        memset(c, 0, sizeof *c);
+    }
+    if (!(c->sql = malloc(len)))
+        return 0; /* uncached */
+    memcpy(c->sql, sql, len);
+    c->len = len;
+    c->hash = sql_hash(sql, len);
+    c->mode = mode;
+    c->st = *out;
+    c->volatile_fn = s->volatile_fn;
+    c->saw_datefn = s->saw_datefn;
+    c->used = ++s->cache_clock;
     return 0;
 }
 
@@ -1428,7 +1557,7 @@ static int run_read(struct sq_session *s, sqlite3_stmt *st, enum sq_mode mode,
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         sq_fail(s, rc, e);
-        sqlite3_finalize(st);
+        stmt_release(s, st, true);
         return -1;
     }
     s->cur = st;
@@ -1444,7 +1573,7 @@ static int run_read(struct sq_session *s, sqlite3_stmt *st, enum sq_mode mode,
     }
     if (!s->cur_row) {
         /* nothing to fetch: release the statement (and its read lock) now */
-        sqlite3_finalize(s->cur);
+        stmt_release(s, s->cur, false);
         s->cur = NULL;
     }
     return 0;
@@ -1661,6 +1790,7 @@ static struct backend *sq_open(const char *dsn, struct err *e)
     be->expiry_us = (uint64_t)SQ_EXPIRY_S_DEFAULT * 1000000u;
     pthread_mutex_init(&be->admin_mu, NULL);
     pthread_mutex_init(&be->mu, NULL);
+    atomic_init(&be->ddl_gen, 0);
     if (parse_dsn(be, dsn, e) < 0 || check_dir(be->path, e) < 0)
         goto fail;
     if ((rc = sqlvfs_register()) != SQLITE_OK) {
@@ -2327,7 +2457,7 @@ static int sq_exec(struct backend_session *bs, const char *sql, uint32_t len,
         goto out;
     }
     s->lir_value = s->last_rowid;
-    if (stmt_prepare(s, MODE_EXEC, sql, len, &st, e) < 0)
+    if (stmt_get(s, MODE_EXEC, sql, len, &st, e) < 0)
         goto out;
     if (!sqlite3_stmt_readonly(st)) {
         if (!ctx) {
@@ -2364,7 +2494,7 @@ static int sq_exec(struct backend_session *bs, const char *sql, uint32_t len,
         *txn_aborted = true;
     }
 out:
-    sqlite3_finalize(st);
+    stmt_release(s, st, rc < 0);
     s->mode = MODE_INTERNAL;
     leave(s);
     return rc;
@@ -2623,7 +2753,7 @@ static int sq_read_exec(struct backend_session *bs, const char *sql, uint32_t le
         goto out;
     }
     s->lir_value = s->last_rowid;
-    if (stmt_prepare(s, MODE_READ, sql, len, &st, e) < 0)
+    if (stmt_get(s, MODE_READ, sql, len, &st, e) < 0)
         goto out;
     if (!sqlite3_stmt_readonly(st)) {
         err_set_sql(e, ERR_REFUSED, "25006", 0, "not a read: %.*s%s", len > 80 ? 80 : (int)len, sql,
@@ -2635,7 +2765,7 @@ static int sq_read_exec(struct backend_session *bs, const char *sql, uint32_t le
     rc = run_read(s, st, MODE_READ, res, e);
     st = NULL;
 out:
-    sqlite3_finalize(st);
+    stmt_release(s, st, rc < 0);
     s->mode = MODE_INTERNAL;
     leave(s);
     return rc;
@@ -2672,9 +2802,9 @@ static int apply_stmt(struct sq_session *s, uint32_t i, const struct proto_stmt 
     int rc;
 
     err_clear(&ee);
-    if (stmt_prepare(s, MODE_APPLY, ps->sql.p, ps->sql.len, &st, &ee) < 0 ||
+    if (stmt_get(s, MODE_APPLY, ps->sql.p, ps->sql.len, &st, &ee) < 0 ||
         stmt_bind(st, &ps->params, &ee) < 0) {
-        sqlite3_finalize(st);
+        stmt_release(s, st, true);
         if (ee.native && rc_transient(ee.native)) {
             err_copy(e, &ee);
             return -1;
@@ -2697,7 +2827,7 @@ static int apply_stmt(struct sq_session *s, uint32_t i, const struct proto_stmt 
     s->mode = MODE_INTERNAL;
     if (rc != SQLITE_DONE) {
         sq_fail(s, rc, &ee);
-        sqlite3_finalize(st);
+        stmt_release(s, st, true);
         if (rc_transient(rc)) {
             err_copy(e, &ee);
             return -1;
@@ -2706,7 +2836,7 @@ static int apply_stmt(struct sq_session *s, uint32_t i, const struct proto_stmt 
                  i + 1, ee.msg);
         return 1;
     }
-    sqlite3_finalize(st);
+    stmt_release(s, st, false);
     affected = sqlite3_total_changes64(s->db) != total0 ? (uint64_t)sqlite3_changes64(s->db) : 0;
     rowid = sqlite3_last_insert_rowid(s->db);
     first = s->captured ? (uint64_t)s->first_rowid : 0;
@@ -2872,7 +3002,7 @@ static int run_ddl(struct sq_session *s, uint64_t op, const struct proto_entry *
         else if (mentions_datefn_text(ps->sql.p, ps->sql.len) &&
                  mentions_tz_modifier(ps->sql.p, ps->sql.len, &ps->params))
             err_set(&de, ERR_REFUSED, "%s", R_TZ);
-        else if (stmt_prepare(s, MODE_DDL, ps->sql.p, ps->sql.len, &st, &de) == 0 &&
+        else if (stmt_prepare(s, MODE_DDL, ps->sql.p, ps->sql.len, 0, &st, &de) == 0 &&
                  stmt_bind(st, &ps->params, &de) == 0) {
             int src;
             ctx_set(s, ps->ts_us, ps->seed1, ps->seed2, (int64_t)ps->last_insert_id);
@@ -2914,6 +3044,9 @@ static int run_ddl(struct sq_session *s, uint64_t op, const struct proto_entry *
         q_run(s, Q_COMMIT, e) < 0)
         goto fail;
     s->in_txn = false;
+    /* the schema changed: every session's cached statements may be stale */
+    if (!skip)
+        atomic_fetch_add(&s->be->ddl_gen, 1);
     if (de.code != ERR_OK) {
         err_copy(e, &de);
         return -1;

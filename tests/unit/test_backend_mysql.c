@@ -1559,6 +1559,153 @@ START_TEST(test_round_trips)
 }
 END_TEST
 
+/* Prepared statements are kept per session: a statement is prepared once
+ * and executed many times; its cached form follows the schema (a column
+ * added behind Recall's back, a DDL through Recall), the current database
+ * (USE) and failures; the session switches between READ ONLY snapshots and
+ * read-write transactions. */
+static long long count_log(MYSQL *m, const char *thread, const char *type, const char *like)
+{
+    char sql[400];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM mysql.general_log WHERE thread_id = %s AND "
+             "command_type = '%s' AND argument LIKE '%s'", thread, type, like);
+    return rnum(m, sql);
+}
+
+static unsigned read_cols(struct backend_session *s, const char *sql, long long key, long long *first)
+{
+    struct backend_result r;
+    struct proto_list_value p, cells;
+    struct err e;
+    uint64_t a;
+    unsigned ncols;
+    params_init(&p, 1);
+    p.v[0].type = PV_INT;
+    p.v[0].v.i = key;
+    ck_assert_msg(backend_read_begin(s, &a, &e) == 0, "%s", e.msg);
+    ck_assert_msg(backend_read_exec(s, sql, (uint32_t)strlen(sql), &p, &r, &e) == 0, "%s", e.msg);
+    ncols = r.columns.n;
+    backend_result_free(&r);
+    fetch_all(s, &cells);
+    ck_assert_uint_ge(cells.n, ncols);
+    *first = cells.v[ncols - 1].type == PV_INT ? cells.v[ncols - 1].v.i : -1;
+    cells_free(&cells);
+    ck_assert_int_eq(backend_read_end(s), 0);
+    proto_list_value_resize(&p, 0);
+    free(p.v);
+    return ncols;
+}
+
+START_TEST(test_statement_cache)
+{
+    static const char rd[] = "SELECT * FROM c WHERE id = ?";
+    MYSQL *m = root(dir_a);
+    struct backend *be;
+    struct backend_session *s;
+    struct backend_result r;
+    struct proto_list_value p;
+    struct proto_body ddl;
+    struct proto_entry entry;
+    struct txn t;
+    struct err e;
+    bool aborted;
+    long long v;
+    uint64_t op;
+    char *id;
+
+    rq(m, "CREATE DATABASE t17");
+    rq(m, "CREATE TABLE t17.c (id INT PRIMARY KEY, v INT) ENGINE=InnoDB");
+    rq(m, "INSERT INTO t17.c VALUES (1, 10), (2, 20)");
+    rq(m, "CREATE SEQUENCE t17.sq");
+    rq(m, "CREATE DATABASE t17b");
+    rq(m, "CREATE TABLE t17b.c (id INT PRIMARY KEY, v INT) ENGINE=InnoDB");
+    rq(m, "INSERT INTO t17b.c VALUES (1, 99)");
+    be = open_be(dsn_a);
+    s = sopen(be, NULL, NULL, "t17");
+    rq(m, "SET GLOBAL log_output = 'TABLE'");
+    rq(m, "TRUNCATE mysql.general_log");
+    rq(m, "SET GLOBAL general_log = 1");
+
+    /* prepared once, executed three times */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_uint_eq(read_cols(s, rd, 2, &v), 2);
+        ck_assert_int_eq(v, 20);
+    }
+    id = rstr(m, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = 't17'");
+    ck_assert_int_eq(count_log(m, id, "Prepare", "SELECT * FROM c%"), 1);
+    ck_assert_int_eq(count_log(m, id, "Execute", "SELECT * FROM c%"), 3);
+    /* a column added outside Recall: the result changes shape, the
+     * statement is prepared again and the read still answers */
+    rq(m, "ALTER TABLE t17.c ADD COLUMN w INT NOT NULL DEFAULT 7");
+    ck_assert_uint_eq(read_cols(s, rd, 2, &v), 3);
+    ck_assert_int_eq(v, 7);
+    /* a DDL through Recall drops every session's prepared statements */
+    op = applied_of(be) + 1;
+    memset(&entry, 0, sizeof entry);
+    entry.op = op;
+    ddl_stmt(&ddl, "ALTER TABLE c DROP COLUMN w", NULL);
+    ck_assert_msg(backend_exec_ddl(s, op, &entry, &ddl.stmts.v[0], &e) == 0, "%s", e.msg);
+    proto_body_free(&ddl);
+    ck_assert_uint_eq(read_cols(s, rd, 1, &v), 2);
+    ck_assert_int_eq(v, 10);
+    /* (the server logs its own re-prepare after the ALTER as a Prepare
+     * too: count what recalld closed) one statement dropped after the
+     * shape change, both after the DDL */
+    ck_assert_int_eq(rnum(m, "SELECT COUNT(*) FROM mysql.general_log WHERE command_type = 'Close stmt' "
+                             "AND event_time >= (SELECT MAX(event_time) FROM mysql.general_log WHERE "
+                             "argument LIKE 'ALTER TABLE c DROP%')"), 2);
+    ck_assert_int_eq(count_log(m, id, "Close stmt", "%"), 3);
+
+    /* writes: prepared once; a failed execution does not spoil the next */
+    params_init(&p, 2);
+    p.v[0].type = PV_INT;
+    p.v[1].type = PV_INT;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(backend_begin(s, ISO_DEFAULT, &e), 0);
+        txn_init(&t, ++op);
+        p.v[0].v.i = 10 + i;
+        p.v[1].v.i = i;
+        xwrite(s, &t, "INSERT INTO c (id, v) VALUES (?, ?)", &p);
+        if (i == 1) {
+            /* duplicate key: the statement fails, the transaction goes on */
+            ck_assert_int_lt(try_exec(s, "INSERT INTO c (id, v) VALUES (?, ?)", &p, true, &r, &aborted, &e), 0);
+            ck_assert_int_eq(e.native, 1062);
+        }
+        commit(s, &t);
+        txn_free(&t);
+        /* a read in between: a READ ONLY snapshot, then writable again */
+        ck_assert_uint_eq(read_cols(s, rd, 10 + i, &v), 2);
+        ck_assert_int_eq(v, i);
+    }
+    /* the duplicate key dropped the statement: prepared again after it */
+    ck_assert_int_eq(count_log(m, id, "Prepare", "INSERT INTO c%"), 2);
+    ck_assert_int_eq(count_log(m, id, "Execute", "INSERT INTO c%"), 4);
+    {
+        uint64_t a;
+        ck_assert_int_eq(backend_read_begin(s, &a, &e), 0);
+        ck_assert_uint_eq(a, op);
+        ck_assert_int_lt(backend_read_exec(s, "SELECT NEXTVAL(sq)", 18, NULL, &r, &e), 0);
+        ck_assert_int_eq(e.native, 1792);
+        ck_assert_int_eq(backend_read_end(s), 0);
+    }
+
+    /* USE: statements resolve in the new current database */
+    ck_assert_int_eq(try_exec(s, "USE t17b", NULL, false, &r, &aborted, &e), 0);
+    backend_result_free(&r);
+    ck_assert_uint_eq(read_cols(s, rd, 1, &v), 2);
+    ck_assert_int_eq(v, 99);
+    rq(m, "SET GLOBAL general_log = 0");
+    rq(m, "SET GLOBAL log_output = 'FILE'");
+
+    free(id);
+    proto_list_value_resize(&p, 0);
+    free(p.v);
+    backend_session_close(s);
+    backend_close(be);
+    mysql_close(m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("backend_mysql");
@@ -1582,6 +1729,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_ddl_kills_blocking_reader);
     tcase_add_test(tc, test_flush_quiesce_lost);
     tcase_add_test(tc, test_round_trips);
+    tcase_add_test(tc, test_statement_cache);
     suite_add_tcase(s, tc);
     return s;
 }

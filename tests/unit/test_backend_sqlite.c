@@ -644,14 +644,20 @@ START_TEST(sqlite_commit_entry_writes_bookkeeping_atomically)
     ck_assert_int_eq(query_int(s, "SELECT count(*) FROM t"), 2);
     ck_assert_uint_eq(applied_of(be), g->op);
 
-    /* client rows expire by the logged timestamps (24 h by default) */
+    /* client rows expire by the logged timestamps (24 h by default), at
+     * every op divisible by 64 (not at every commit) */
     l.ts = TS0 + 25ull * 3600 * 1000000;
-    begin(s);
-    tx(&l, s, "INSERT INTO t (v) VALUES ('later')", NULL);
-    memset(&l.v[l.n], 0, sizeof l.v[l.n]);
-    {
-        struct logged *h = &l.v[l.n++];
+    for (int round = 0; round < 2; round++) {
+        struct logged *h;
+        begin(s);
+        tx(&l, s, "INSERT INTO t (v) VALUES ('later')", NULL);
+        memset(&l.v[l.n], 0, sizeof l.v[l.n]);
+        h = &l.v[l.n++];
         h->op = ++l.op;
+        if (round == 0 && h->op % 64 == 0)
+            h->op = ++l.op;
+        if (round == 1)
+            h->op = l.op = (l.op / 64 + 1) * 64;
         h->body.kind = BODY_TXN;
         h->body.ts_us = l.ts;
         h->body.stmts = l.open;
@@ -659,9 +665,9 @@ START_TEST(sqlite_commit_entry_writes_bookkeeping_atomically)
         fill_entry(&l, h);
         memset(h->entry.client.b, 0x22, sizeof h->entry.client.b);
         ck_assert_int_eq(backend_commit_entry(s, h->op, &h->entry, &h->body, &e), 0);
+        ck_assert_int_eq(backend_client_lookup(be, &g->entry.client, &row, &found, &e), 0);
+        ck_assert(found == (round == 0));
     }
-    ck_assert_int_eq(backend_client_lookup(be, &g->entry.client, &row, &found, &e), 0);
-    ck_assert(!found);
 
     plog_free(&l);
     backend_session_close(s);
@@ -1786,6 +1792,65 @@ START_TEST(sqlite_noop_entry_does_not_wait_for_a_writer)
 }
 END_TEST
 
+/* Client and apply statements stay prepared per session: what the
+ * authorizer noticed at prepare time still decides later executions of the
+ * cached statement, a DDL makes cached statements follow the new schema,
+ * and a backup replays the same statements from its cache identically. */
+START_TEST(sqlite_statement_cache)
+{
+    struct backend *pa = open_db("cache-a.db", NULL), *pb = open_db("cache-b.db", NULL);
+    struct backend_session *s = sess(pa), *b = sess(pb);
+    struct proto_list_value p = {0};
+    struct plog l;
+    struct rows r;
+    struct err e;
+
+    plog_init(&l);
+    ddl(&l, s, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+    begin(s);
+    for (int i = 0; i < 3; i++) {
+        p_text(&p, "+1 day", 6);
+        tx(&l, s, "INSERT INTO t (v) VALUES (datetime('now', ?))", &p);
+        p_free(&p);
+    }
+    /* the same cached statement with a time-zone modifier is refused */
+    p_text(&p, "localtime", 9);
+    assert_refused(&l, s, "INSERT INTO t (v) VALUES (datetime('now', ?))", &p, "time zone");
+    p_free(&p);
+    commit(&l, s);
+    for (int i = 1; i <= 3; i++) {
+        p_int(&p, i);
+        ck_assert_int_eq(query_try(s, "SELECT * FROM t WHERE id = ?", &p, &r, NULL, &e), 0);
+        ck_assert_uint_eq(r.ncols, 2);
+        ck_assert_uint_eq(r.nrows, 1);
+        rows_free(&r);
+        p_free(&p);
+    }
+    /* after a DDL the cached read sees the new column */
+    ddl(&l, s, "ALTER TABLE t ADD COLUMN w INTEGER NOT NULL DEFAULT 5");
+    p_int(&p, 2);
+    ck_assert_int_eq(query_try(s, "SELECT * FROM t WHERE id = ?", &p, &r, NULL, &e), 0);
+    ck_assert_uint_eq(r.ncols, 3);
+    ck_assert_int_eq(r.cells.v[2].v.i, 5);
+    rows_free(&r);
+    p_free(&p);
+    begin(s);
+    tx(&l, s, "UPDATE t SET w = w + 1", NULL);
+    tx(&l, s, "UPDATE t SET w = w + 1", NULL);
+    commit(&l, s);
+    /* the backup replays it all (the repeated statements from its cache) */
+    replay(&l, 0, l.n, b);
+    assert_same_sums(pa, pb);
+    ck_assert_int_eq(query_int(b, "SELECT sum(w) FROM t"), 21);
+
+    plog_free(&l);
+    backend_session_close(s);
+    backend_session_close(b);
+    backend_close(pa);
+    backend_close(pb);
+}
+END_TEST
+
 static Suite *backend_sqlite_suite(void)
 {
     Suite *s = suite_create("backend_sqlite");
@@ -1815,6 +1880,7 @@ static Suite *backend_sqlite_suite(void)
     tcase_add_test(tc, sqlite_quiesce_resume_and_flush);
     tcase_add_test(tc, sqlite_state_and_cluster);
     tcase_add_test(tc, sqlite_noop_entry_does_not_wait_for_a_writer);
+    tcase_add_test(tc, sqlite_statement_cache);
     suite_add_tcase(s, tc);
     return s;
 }
