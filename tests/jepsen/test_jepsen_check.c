@@ -323,12 +323,14 @@ START_TEST(append_garbage)
 }
 END_TEST
 
-/* A longer random serial history: no false positives, and a single
- * corrupted read (a lost append) is caught. */
+/* A longer random serial history: no false positives, also when the
+ * transactions' intervals overlap (in a way that keeps the serial order
+ * possible in real time), and a single corrupted read (a lost append) is
+ * caught. */
 START_TEST(append_random_serial)
 {
     uint64_t rs = testhelp_seed("append_random_serial");
-    for (int round = 0; round < 2; round++) {
+    for (int round = 0; round < 3; round++) {
         struct hb b = {0};
         int64_t lists[8][400];
         size_t len[8] = {0};
@@ -369,7 +371,14 @@ START_TEST(append_random_serial)
             }
             snprintf(inv + ni, sizeof inv - ni, "]");
             snprintf(res + nr, sizeof res - nr, "]");
-            op(&b, i % 5, t, t + 5, "ok", "txn", inv, res);
+            if (round == 2) {
+                /* overlapping: T(j) never completes before T(i < j) begins */
+                long jitter_in = (long)(testhelp_rand(&rs) % 31);
+                long jitter_out = 1 + (long)(testhelp_rand(&rs) % 31);
+                op(&b, i, t + 100 - jitter_in, t + 100 + jitter_out, "ok", "txn", inv, res);
+            } else {
+                op(&b, i % 5, t, t + 5, "ok", "txn", inv, res);
+            }
             t += 10;
         }
         struct elle_result r = append_check(&b, true, &rc);
