@@ -207,6 +207,8 @@ class PortLock:
                     os.kill(pid, 0)
                     continue            # held by a live run
                 except (ValueError, ProcessLookupError, PermissionError):
+                    # a run that died without cleaning up (SIGKILL)
+                    self.remove_leftovers(port)
                     try:
                         os.unlink(path)
                     except FileNotFoundError:
@@ -222,6 +224,31 @@ class PortLock:
             self.port, self.path = port, path
             return
         raise Fatal("no free port in %d..%d" % (PORT_LO, PORT_LO + 2 * PORT_SLOTS))
+
+    @staticmethod
+    def remove_leftovers(port):
+        """The iptables chains and tmpfs mounts of a dead run on this port."""
+        ipt = shutil.which("iptables")
+        if ipt:
+            chain = "rj-%d" % port
+            while sh([ipt, "-w", "-D", "OUTPUT", "-o", "lo", "-p", "tcp", "-j", chain],
+                     check=False).returncode == 0:
+                pass
+            for c in (chain, chain + "-p"):
+                sh([ipt, "-w", "-F", c], check=False)
+            for c in (chain, chain + "-p"):
+                sh([ipt, "-w", "-X", c], check=False)
+        try:
+            mounts = [l.split()[1] for l in open("/proc/mounts") if l.split()[0] == "tmpfs"]
+        except OSError:
+            mounts = []
+        for m in mounts:
+            env = os.path.join(os.path.dirname(os.path.dirname(m)), "cluster.env")
+            try:
+                if m.endswith("/data") and "PORT=%d\n" % port in open(env).read():
+                    sh(["umount", "-l", m], check=False)
+            except OSError:
+                pass
 
     @staticmethod
     def free(port):
