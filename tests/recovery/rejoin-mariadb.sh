@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# tests/recovery/rejoin.sh on the mariadb backend (see there).
+exec "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/recovery/rejoin.sh" mariadb

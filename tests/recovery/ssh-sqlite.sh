@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+# tests/recovery/ssh.sh on the sqlite backend (see there).
+exec "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/recovery/ssh.sh" sqlite
