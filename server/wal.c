@@ -54,8 +54,6 @@
 /* How many payload bytes recovery may checksum while looking for a valid
  * record behind a damaged one (to tell a torn tail from corruption). */
 #define WAL_TAIL_SEARCH_BUDGET (256ull * 1024 * 1024)
-/* How many rounds in a row one wal_sync caller may lead. */
-#define WAL_LEAD_MAX_ROUNDS 8
 
 struct wal_seg {
     uint64_t first_op;
@@ -71,7 +69,6 @@ struct wal {
      * the round they need (bit r % 32); it is incremented at every round's
      * end, which wakes that round's bit. */
     atomic_uint round_seq;
-    atomic_uint wake_bits;  /* round bits whose callers still need waking */
     pthread_cond_t idle_cv; /* a sync finished (truncate/reset wait for it) */
     char *dir;              /* owned */
     int dir_fd;             /* owned; holds the flock */
@@ -591,27 +588,16 @@ int wal_append_next(struct wal *w, const void *data, uint32_t len, uint64_t *op,
 
 /* ------------------------------------------------------------ group commit */
 
-/* End of `round`: wake the next leader (if asked) and the callers the round
- * covered.  Waking a few dozen threads costs the waker tens of microseconds,
- * so only one covered caller is woken here; it (or whoever leaves wal_sync
- * first) wakes the rest from wake_bits, on another CPU, while the leader
- * goes on.  round_seq changes before any wake, so a caller between its
- * unlock and its futex wait does not sleep through the end of its round. */
+/* End of `round`: wake one caller waiting for the next round, who will
+ * lead it, then every caller this round covered.  round_seq changes before
+ * either wake, so a caller between its unlock and its futex wait does not
+ * sleep through the end of its round.  Called without mu. */
 static void round_end_wake(struct wal *w, uint64_t round, bool wake_leader)
 {
-    atomic_fetch_or(&w->wake_bits, round_bit(round));
     atomic_fetch_add(&w->round_seq, 1);
     if (wake_leader)
         futex_wake_bits(&w->round_seq, 1, round_bit(round + 1));
-    futex_wake_bits(&w->round_seq, 1, round_bit(round));
-}
-
-/* Called by every caller woken in wal_sync. */
-static void round_wake_rest(struct wal *w)
-{
-    uint32_t bits = atomic_exchange(&w->wake_bits, 0);
-    if (bits)
-        futex_wake_bits(&w->round_seq, INT_MAX, bits);
+    futex_wake_bits(&w->round_seq, INT_MAX, round_bit(round));
 }
 
 /* Start a round: it covers every op appended so far.  Called with mu held
@@ -636,7 +622,9 @@ static int round_start_locked(struct wal *w, char name[WAL_NAME_LEN + 1],
 int wal_sync(struct wal *w, uint64_t op, struct err *e)
 {
     char name[WAL_NAME_LEN + 1];
-    int fd, en = 0, led = 0;
+    uint64_t round, target;
+    int fd, en = 0;
+    bool next;
 
     if (!atomic_load(&w->a_poisoned) && op <= atomic_load(&w->a_durable))
         return 0;
@@ -672,7 +660,6 @@ int wal_sync(struct wal *w, uint64_t op, struct err *e)
         seq = atomic_load(&w->round_seq);
         pthread_mutex_unlock(&w->mu);
         futex_wait_bits(&w->round_seq, seq, round_bit(wait_round));
-        round_wake_rest(w);
         if (atomic_load(&w->a_poisoned)) {
             pthread_mutex_lock(&w->mu);
             goto fail_poisoned;
@@ -682,59 +669,40 @@ int wal_sync(struct wal *w, uint64_t op, struct err *e)
         pthread_mutex_lock(&w->mu);
     }
 
-    /* Lead.  After a round, while others wait for the next one, lead that
-     * too (a bounded number of times, so this caller is not kept forever):
-     * handing over to a sleeping thread would cost a wake-up's latency
-     * between two fdatasyncs. */
+    /* Lead a round. */
     fd = round_start_locked(w, name, e);
     if (fd < 0) {
         pthread_mutex_unlock(&w->mu);
-        wake_everyone(w);
+        wake_everyone(w); /* a waiter may be counting on this caller */
         return -1;
     }
-    for (uint64_t covered = 0;;) {
-        uint64_t round = w->sync_round, target = w->sync_target;
-        bool again;
+    round = w->sync_round;
+    target = w->sync_target;
+    pthread_mutex_unlock(&w->mu);
+    if (!fault_hit(FAULT_WAL_FSYNC, &en) && fdatasync(fd) < 0)
+        en = errno;
+    close(fd);
 
-        pthread_mutex_unlock(&w->mu);
-        if (covered)
-            round_end_wake(w, covered, false);
-        if (!fault_hit(FAULT_WAL_FSYNC, &en) && fdatasync(fd) < 0)
-            en = errno;
-        close(fd);
-
-        pthread_mutex_lock(&w->mu);
-        w->sync_running = false;
-        atomic_fetch_add(&w->a_syncs, 1);
-        if (en) {
-            char what[PATH_MAX + 32];
-            snprintf(what, sizeof what, "fdatasync of %s/%s", w->dir, name);
-            poison(w, en, what, e); /* wakes everyone */
-            if (w->idle_waiters)
-                pthread_cond_broadcast(&w->idle_cv);
-            goto fail;
-        }
-        /* truncate/reset wait for !sync_running, so nothing removed the
-         * ops this round covered while it ran. */
-        if (target > w->durable)
-            w->durable = target;
-        publish(w);
-        again = w->next_waiters && ++led < WAL_LEAD_MAX_ROUNDS && !w->idle_waiters;
-        if (again) {
-            struct err ignored; /* a waiter woken below tries in turn */
-            fd = round_start_locked(w, name, &ignored);
-            again = fd >= 0;
-        }
-        if (!again) {
-            bool next = w->next_waiters;
-            if (w->idle_waiters)
-                pthread_cond_broadcast(&w->idle_cv);
-            pthread_mutex_unlock(&w->mu);
-            round_end_wake(w, round, next);
-            return 0;
-        }
-        covered = round;
+    pthread_mutex_lock(&w->mu);
+    w->sync_running = false;
+    atomic_fetch_add(&w->a_syncs, 1);
+    if (w->idle_waiters)
+        pthread_cond_broadcast(&w->idle_cv);
+    if (en) {
+        char what[PATH_MAX + 32];
+        snprintf(what, sizeof what, "fdatasync of %s/%s", w->dir, name);
+        poison(w, en, what, e); /* wakes everyone */
+        goto fail;
     }
+    /* truncate/reset wait for !sync_running, so nothing removed the ops
+     * this round covered while it ran. */
+    if (target > w->durable)
+        w->durable = target;
+    publish(w);
+    next = w->next_waiters;
+    pthread_mutex_unlock(&w->mu);
+    round_end_wake(w, round, next);
+    return 0;
 done:
     pthread_mutex_unlock(&w->mu);
     return 0;
