@@ -12,6 +12,7 @@
  *
  * Thread safety: every function except wal_open/wal_close may be called from
  * any number of threads at once.  wal_close must not race with other calls.
+ * Group commit sleeps on a Linux futex: the log is Linux-only.
  *
  * Errors (struct err codes):
  *   ERR_INVALID  bad argument (wrong op, op outside the log, zero length);
