@@ -263,14 +263,14 @@ START_TEST(fault_delay_sleeps)
 {
     double t0;
     fault_reset();
-    fault_set_delay_us(FAULT_WAL_FSYNC, 30000);
+    fault_set_delay_us(FAULT_WAL_FSYNC, 150000);
     t0 = now_s();
     ck_assert(!fault_hit(FAULT_WAL_FSYNC, NULL));
-    ck_assert(now_s() - t0 >= 0.029);
+    ck_assert(now_s() - t0 >= 0.149);
     fault_set_delay_us(FAULT_WAL_FSYNC, 0);
     t0 = now_s();
     ck_assert(!fault_hit(FAULT_WAL_FSYNC, NULL));
-    ck_assert(now_s() - t0 < 0.02);
+    ck_assert(now_s() - t0 < 0.1); /* generous: CI machines are busy */
 }
 END_TEST
 
@@ -1307,7 +1307,7 @@ START_TEST(wal_appends_are_not_blocked_by_a_running_sync)
     append_ok(w, 1, 0);
     sync_ok(w, 1);
     append_ok(w, 2, 0);
-    fault_set_delay_us(FAULT_WAL_FSYNC, 400000);
+    fault_set_delay_us(FAULT_WAL_FSYNC, 1000000);
     a = (struct slow_arg){w, 2, -2};
     ck_assert_int_eq(pthread_create(&th, NULL, slow_sync_thread, &a), 0);
     t0 = now_s();
@@ -1321,7 +1321,7 @@ START_TEST(wal_appends_are_not_blocked_by_a_running_sync)
         append_ok(w, op, 0);
     check_op(w, 20, 0);
     dt = now_s() - t0;
-    ck_assert_msg(dt < 0.2, "appends took %.3f s during a sync", dt);
+    ck_assert_msg(dt < 0.5, "appends took %.3f s during a 1 s sync", dt);
     pthread_join(th, NULL);
     ck_assert_int_eq(a.rc, 0);
     ck_assert_uint_ge(wal_durable_op(w), 2);
