@@ -53,6 +53,8 @@ struct backend_ops {
     int (*apply)(struct backend_session *s, uint64_t op, const struct proto_entry *entry,
                  const struct proto_body *body, struct backend_apply_report *rep,
                  struct err *e);
+    int (*apply_batch)(struct backend_session *s, const struct backend_apply_item *items, uint32_t n,
+                       struct backend_apply_report *rep, struct err *e);
     int (*exec_ddl)(struct backend_session *s, uint64_t op, const struct proto_entry *entry,
                     const struct proto_stmt *stmt, struct err *e);
     int (*apply_ddl)(struct backend_session *s, uint64_t op, const struct proto_entry *entry,

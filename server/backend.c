@@ -184,6 +184,23 @@ int backend_apply(struct backend_session *s, uint64_t op, const struct proto_ent
     return SOPS(s)->apply(s, op, entry, body, rep, e);
 }
 
+int backend_apply_batch(struct backend_session *s, const struct backend_apply_item *items,
+                        uint32_t n, struct backend_apply_report *rep, struct err *e)
+{
+    memset(rep, 0, sizeof *rep);
+    if (n == 0 || n > BACKEND_BATCH_MAX)
+        return err_set(e, ERR_INVALID, "a batch holds 1 to %d entries, not %u", BACKEND_BATCH_MAX, n);
+    for (uint32_t i = 0; i < n; i++) {
+        if (items[i].body->kind != BODY_TXN)
+            return err_set(e, ERR_INVALID, "entry %llu in a batch is not a transaction (kind %u)",
+                           (unsigned long long)items[i].op, items[i].body->kind);
+        if (i > 0 && items[i].op <= items[i - 1].op)
+            return err_set(e, ERR_INVALID, "batch entries out of op order (%llu after %llu)",
+                           (unsigned long long)items[i].op, (unsigned long long)items[i - 1].op);
+    }
+    return SOPS(s)->apply_batch(s, items, n, rep, e);
+}
+
 int backend_exec_ddl(struct backend_session *s, uint64_t op, const struct proto_entry *entry,
                      const struct proto_stmt *stmt, struct err *e)
 {

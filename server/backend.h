@@ -185,6 +185,29 @@ int backend_apply(struct backend_session *s, uint64_t op, const struct proto_ent
                   const struct proto_body *body, struct backend_apply_report *rep,
                   struct err *e);
 
+/* One committed entry of a batch (borrowed). */
+struct backend_apply_item {
+    uint64_t op;
+    const struct proto_entry *entry;
+    const struct proto_body *body;  /* BODY_TXN */
+};
+#define BACKEND_BATCH_MAX 64
+
+/* Backups: re-execute n (1..BACKEND_BATCH_MAX) committed BODY_TXN entries,
+ * items in increasing op order, in ONE backend transaction with one
+ * bookkeeping write for all of them (recall_state.applied = the last op;
+ * recall_clients as applying them one by one would leave it), comparing
+ * results as backend_apply does.  The entries are committed, so running
+ * them together changes nothing but the number of commits.  All or
+ * nothing: after a mismatch (returns 0, rep->mismatch, rep->detail names
+ * the op) or an error (-1, e) nothing of the batch is applied, and the
+ * caller applies the entries one by one with backend_apply, which
+ * attributes a mismatch to its entry.  Other body kinds are refused
+ * (ERR_INVALID): DDL ends a batch, NOOP/DDL_OUTCOME entries need no
+ * database work. */
+int backend_apply_batch(struct backend_session *s, const struct backend_apply_item *items,
+                        uint32_t n, struct backend_apply_report *rep, struct err *e);
+
 /* DDL is a barrier and non-transactional (DESIGN.md section 3).  Protocol:
  * the primary logs the DDL entry; once it commits, the primary executes it
  * in the client's session (privileges enforced there) and logs the outcome

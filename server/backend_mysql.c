@@ -59,6 +59,10 @@ typedef bool bmy_bool;
 
 #define BMY_SAVEPOINT "`__recall_stmt`"
 #define BMY_PROC "recall.recall_commit_v1"
+/* v2: the token is part of its body and it COMMITs itself: a client
+ * session's commit is one statement (v1 and a COMMIT where v2 is not
+ * granted). */
+#define BMY_PROC2 "recall.recall_commit_v2"
 /* recall_clients rows older than client_expiry are deleted at every op
  * divisible by this (deterministic: op numbers and timestamps are logged). */
 #define BMY_EXPIRE_EVERY 64
@@ -147,6 +151,7 @@ struct backend_session {
     bool env_valid;
     struct proto_list_kv env;   /* owned: database + variables */
     char chk[CHK__N][24];       /* validation values */
+    bool commit_v2;             /* may call BMY_PROC2 */
     bool lid_valid;             /* lid is the session's LAST_INSERT_ID() */
     uint64_t lid;
     struct bmy_cursor cur;
@@ -629,6 +634,35 @@ static void bk_call(const struct backend *be, char *sql, size_t cap, uint64_t op
              "CALL " BMY_PROC "('%s', %" PRIu64 ", %s, %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
              ", %" PRIu64 ", %d)",
              be->token, op, client, req, affected, insert_id, ts, expire, clear_ddl ? 1 : 0);
+}
+
+/* The v2 CALL that records entry `op` and commits. */
+static void bk_call2(const struct backend *be, char *sql, size_t cap, uint64_t op,
+                     const struct proto_entry *entry, const struct proto_body *body)
+{
+    char client[40] = "NULL";
+    uint64_t req = entry ? entry->req : 0, affected = 0, insert_id = 0, ts = 0, expire = 0;
+    uint64_t ttl = (uint64_t)be->dsn.client_expiry * 1000000u;
+
+    if (entry && !id_zero(&entry->client)) {
+        client[0] = 'X';
+        client[1] = '\'';
+        hex16(entry->client.b, client + 2);
+        strcat(client, "'");
+    }
+    if (body) {
+        ts = body->ts_us;
+        if (body->stmts.n) {
+            affected = body->stmts.v[body->stmts.n - 1].affected;
+            insert_id = body->stmts.v[body->stmts.n - 1].result_insert_id;
+        }
+    }
+    if (op % BMY_EXPIRE_EVERY == 0 && ts > ttl)
+        expire = ts - ttl;
+    snprintf(sql, cap,
+             "CALL " BMY_PROC2 "('%s', %" PRIu64 ", %s, %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
+             ", %" PRIu64 ")",
+             be->token, op, client, req, affected, insert_id, ts, expire);
 }
 
 /* ---------------------------------------------------------------- sessions: basics */
@@ -1533,16 +1567,22 @@ static void txn_done(struct backend_session *s)
     s->stmts = 0;
 }
 
-/* Bookkeeping for entry `op` and COMMIT, in the session's transaction. */
+/* Bookkeeping for entry `op` and COMMIT, in a client session's transaction
+ * (through the definer-rights procedure: clients cannot write recall.*).
+ * With v2 one statement does both; v1 needs its own COMMIT, which must not
+ * be sent before the CALL is known to have succeeded. */
 static int commit_with_bookkeeping(struct backend_session *s, uint64_t op,
                                    const struct proto_entry *entry, const struct proto_body *body,
                                    struct err *e)
 {
     char sql[512];
-    bk_call(s->be, sql, sizeof sql, op, entry, body, false);
+    if (s->commit_v2)
+        bk_call2(s->be, sql, sizeof sql, op, entry, body);
+    else
+        bk_call(s->be, sql, sizeof sql, op, entry, body, false);
     if (sqz(s, sql, NULL, e) < 0)
         return err_wrap(e, "recording op %" PRIu64 " in recall_state", op);
-    if (sqz(s, "COMMIT", NULL, e) < 0)
+    if ((!s->commit_v2 || in_server_txn(s)) && sqz(s, "COMMIT", NULL, e) < 0)
         return err_wrap(e, "COMMIT of op %" PRIu64, op);
     txn_done(s);
     return 0;
@@ -1879,8 +1919,11 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
     return rc;
 }
 
-static int apply_txn(struct backend_session *s, uint64_t op, const struct proto_entry *entry,
-                     const struct proto_body *body, struct backend_apply_report *rep, struct err *e)
+/* Replay an entry's statements in the open transaction (first: nothing of
+ * the transaction ran yet).  Returns 0 (all matched), 1 (mismatch: rolled
+ * back, rep filled) or -1 (e: may work later; rolled back). */
+static int apply_stmts(struct backend_session *s, uint64_t op, const struct proto_body *body, bool first,
+                       struct backend_apply_report *rep, struct err *e)
 {
     for (uint32_t i = 0; i < body->stmts.n; i++) {
         const struct proto_stmt *st = &body->stmts.v[i];
@@ -1888,7 +1931,7 @@ static int apply_txn(struct backend_session *s, uint64_t op, const struct proto_
         bool has_rows, aborted = false;
         int rc;
 
-        rc = apply_context(s, st, i > 0, &aborted, e);
+        rc = apply_context(s, st, i > 0 || !first, &aborted, e);
         if (rc < 0) {
             if (s->conn) {
                 struct err ig;
@@ -1897,9 +1940,11 @@ static int apply_txn(struct backend_session *s, uint64_t op, const struct proto_
             txn_done(s);
             return -1;
         }
-        if (rc > 0)
-            return mismatch(s, rep, "op %" PRIu64 " statement %u: cannot set its context here: %s",
-                            op, i + 1, e->msg);
+        if (rc > 0) {
+            mismatch(s, rep, "op %" PRIu64 " statement %u: cannot set its context here: %s", op, i + 1,
+                     e->msg);
+            return 1;
+        }
         s->state = BMY_TXN;
         s->stmts++;
         if (run(s, st->sql.p ? st->sql.p : "", st->sql.len, &st->params, &has_rows, &ok, &aborted, e) < 0) {
@@ -1911,34 +1956,125 @@ static int apply_txn(struct backend_session *s, uint64_t op, const struct proto_
                 txn_done(s);
                 return -1;
             }
-            return mismatch(s, rep, "op %" PRIu64 " statement %u failed here (%d %s: %s); it succeeded "
-                            "on the primary", op, i + 1, e->native, e->sqlstate, e->msg);
+            mismatch(s, rep, "op %" PRIu64 " statement %u failed here (%d %s: %s); it succeeded "
+                     "on the primary", op, i + 1, e->native, e->sqlstate, e->msg);
+            return 1;
         }
         if (has_rows) {
             cursor_free(&s->cur);
-            return mismatch(s, rep, "op %" PRIu64 " statement %u returned rows here", op, i + 1);
+            mismatch(s, rep, "op %" PRIu64 " statement %u returned rows here", op, i + 1);
+            return 1;
         }
-        if (ok.affected != st->affected)
-            return mismatch(s, rep, "op %" PRIu64 " statement %u: %" PRIu64 " rows affected here, %" PRIu64
-                            " on the primary", op, i + 1, ok.affected, st->affected);
-        if (ok.insert_id != st->result_insert_id)
-            return mismatch(s, rep, "op %" PRIu64 " statement %u: insert id %" PRIu64 " here, %" PRIu64
-                            " on the primary", op, i + 1, ok.insert_id, st->result_insert_id);
-    }
-    if (commit_with_bookkeeping(s, op, entry, body, e) < 0) {
-        if (s->conn) {
-            struct err ig;
-            sqz(s, "ROLLBACK", NULL, &ig);
+        if (ok.affected != st->affected) {
+            mismatch(s, rep, "op %" PRIu64 " statement %u: %" PRIu64 " rows affected here, %" PRIu64
+                     " on the primary", op, i + 1, ok.affected, st->affected);
+            return 1;
         }
-        txn_done(s);
-        return -1;
+        if (ok.insert_id != st->result_insert_id) {
+            mismatch(s, rep, "op %" PRIu64 " statement %u: insert id %" PRIu64 " here, %" PRIu64
+                     " on the primary", op, i + 1, ok.insert_id, st->result_insert_id);
+            return 1;
+        }
     }
     return 0;
 }
 
-static int bmy_apply(struct backend_session *s, uint64_t op, const struct proto_entry *entry,
-                     const struct proto_body *body, struct backend_apply_report *rep,
-                     struct err *e)
+/* Append one recall_clients row "(X'..', req, op, affected, insert_id, ts)". */
+static void bk_row(struct buf *b, const struct backend_apply_item *it, bool first)
+{
+    const struct proto_body *body = it->body;
+    uint64_t affected = 0, insert_id = 0;
+    char hex[33], row[200];
+    if (body->stmts.n) {
+        affected = body->stmts.v[body->stmts.n - 1].affected;
+        insert_id = body->stmts.v[body->stmts.n - 1].result_insert_id;
+    }
+    hex16(it->entry->client.b, hex);
+    snprintf(row, sizeof row, "%s(X'%s', %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64 ")",
+             first ? "" : ", ", hex, it->entry->req, it->op, affected, insert_id, body->ts_us);
+    buf_append(b, row, strlen(row));
+}
+
+/* The apply session's bookkeeping for items[0..n), in its open transaction,
+ * exactly as recording them one by one leaves it: applied = the last op;
+ * each client's row from its latest entry (rows of one INSERT are upserted
+ * in order); client rows expired (as v1/v2 do) where an op divisible by
+ * BMY_EXPIRE_EVERY commits, after that entry's own row.  The replication
+ * account writes recall.* directly; the statements go BMY_PIPE_MAX to a
+ * round trip, and the caller COMMITs only if all of them succeeded. */
+static int bk_apply(struct backend_session *s, const struct backend_apply_item *items, uint32_t n,
+                    struct err *e)
+{
+    static const char ins[] = "INSERT INTO recall.recall_clients (client, req, op, affected, insert_id, "
+                              "ts_us) VALUES ";
+    static const char upd[] = " ON DUPLICATE KEY UPDATE req = VALUES(req), op = VALUES(op), "
+                              "affected = VALUES(affected), insert_id = VALUES(insert_id), "
+                              "ts_us = VALUES(ts_us)";
+    uint64_t ttl = (uint64_t)s->be->dsn.client_expiry * 1000000u;
+    unsigned cap = 2 * n + 2, nq = 0;
+    struct buf *q = calloc(cap, sizeof *q);
+    bool rows = false, oom = false;
+    char line[120];
+    int rc = 0;
+
+    if (!q)
+        return nomem(e);
+    for (unsigned i = 0; i < cap; i++)
+        buf_init(&q[i]);
+    snprintf(line, sizeof line, "UPDATE recall.recall_state SET applied = %" PRIu64 " WHERE id = 1",
+             items[n - 1].op);
+    buf_append(&q[nq++], line, strlen(line));
+    for (uint32_t i = 0; i < n; i++) {
+        const struct backend_apply_item *it = &items[i];
+        bool expire = it->op % BMY_EXPIRE_EVERY == 0 && it->body->ts_us > ttl, later = false;
+        /* a later row of the same client before the next expiry point
+         * overwrites this one: leave this one out */
+        for (uint32_t j = i + 1; j < n && !later && !expire; j++) {
+            later = memcmp(items[j].entry->client.b, it->entry->client.b, 16) == 0;
+            if (items[j].op % BMY_EXPIRE_EVERY == 0 && items[j].body->ts_us > ttl)
+                break;
+        }
+        if (!id_zero(&it->entry->client) && !later) {
+            if (!rows)
+                buf_append(&q[nq], ins, sizeof ins - 1);
+            bk_row(&q[nq], it, !rows);
+            rows = true;
+        }
+        if (expire) {
+            if (rows) {
+                buf_append(&q[nq++], upd, sizeof upd - 1);
+                rows = false;
+            }
+            snprintf(line, sizeof line, "DELETE FROM recall.recall_clients WHERE ts_us < %" PRIu64,
+                     it->body->ts_us - ttl);
+            buf_append(&q[nq++], line, strlen(line));
+        }
+    }
+    if (rows)
+        buf_append(&q[nq++], upd, sizeof upd - 1);
+    assert(nq <= cap);
+    for (unsigned i = 0; i < nq; i++)
+        oom |= q[i].oom;
+    if (oom)
+        rc = nomem(e);
+    for (unsigned i = 0; i < nq && rc == 0; i += BMY_PIPE_MAX) {
+        const char *sqls[BMY_PIPE_MAX];
+        size_t lens[BMY_PIPE_MAX];
+        unsigned k = nq - i < BMY_PIPE_MAX ? nq - i : BMY_PIPE_MAX;
+        for (unsigned j = 0; j < k; j++) {
+            sqls[j] = (const char *)q[i + j].data;
+            lens[j] = q[i + j].len;
+        }
+        rc = sq_pipeline(s, sqls, lens, k, NULL, NULL, e);
+    }
+    for (unsigned i = 0; i < cap; i++)
+        buf_close(&q[i]);
+    free(q);
+    return rc;
+}
+
+static int bmy_apply_batch(struct backend_session *s, const struct backend_apply_item *items, uint32_t n,
+                           struct backend_apply_report *rep, struct err *e)
 {
     if (alive(s, e) < 0)
         return -1;
@@ -1949,12 +2085,43 @@ static int bmy_apply(struct backend_session *s, uint64_t op, const struct proto_
         txn_done(s);
     }
     atomic_store(&s->reading, false);
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = apply_stmts(s, items[i].op, items[i].body, i == 0, rep, e);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    s->state = BMY_TXN;
+    if (n == 1) {
+        /* one entry: the procedure records it and commits, one statement */
+        char sql[512];
+        bk_call2(s->be, sql, sizeof sql, items[0].op, items[0].entry, items[0].body);
+        if (sqz(s, sql, NULL, e) == 0 && (!in_server_txn(s) || sqz(s, "COMMIT", NULL, e) == 0)) {
+            txn_done(s);
+            return 0;
+        }
+    } else if (bk_apply(s, items, n, e) == 0 && sqz(s, "COMMIT", NULL, e) == 0) {
+        txn_done(s);
+        return 0;
+    }
+    if (s->conn) {
+        struct err ig;
+        sqz(s, "ROLLBACK", NULL, &ig);
+    }
+    txn_done(s);
+    return err_wrap(e, "recording ops %" PRIu64 "..%" PRIu64 " in recall_state", items[0].op, items[n - 1].op);
+}
+
+static int bmy_apply(struct backend_session *s, uint64_t op, const struct proto_entry *entry,
+                     const struct proto_body *body, struct backend_apply_report *rep,
+                     struct err *e)
+{
+    struct backend_apply_item it = {op, entry, body};
     switch (body->kind) {
     case BODY_NOOP:
     case BODY_DDL_OUTCOME:
-        return commit_with_bookkeeping(s, op, entry, body, e);
     case BODY_TXN:
-        return apply_txn(s, op, entry, body, rep, e);
+        /* NOOP and DDL outcome entries: the bookkeeping only */
+        return bmy_apply_batch(s, &it, 1, rep, e);
     case BODY_DDL:
         return err_set(e, ERR_INVALID, "DDL entries are applied with backend_apply_ddl");
     default:
@@ -2418,13 +2585,25 @@ static int check_client_grants(struct backend_session *s, struct err *e)
             return fail_conn(s, s->conn, NULL, e);
     }
     if (!what) {
+        /* v2 commits in the same statement; a user granted only v1 (MySQL,
+         * public_grants=0, an older setup) commits with v1 and a COMMIT */
+        snprintf(sql, sizeof sql, "CALL " BMY_PROC2 "(NULL, 0, NULL, 0, 0, 0, 0, 0)");
+        if (mysql_real_query(s->conn, sql, strlen(sql)) == 0)
+            return err_set(e, ERR_INTERNAL, "Recall's bookkeeping procedure accepted a NULL token");
+        no = mysql_errno(s->conn);
+        if (no == 1644) /* the procedure's SIGNAL: access works */
+            s->commit_v2 = true;
+        else if (no != 1370 && no != 1044 && no != 1142 && no != 1305)
+            return fail_conn(s, s->conn, NULL, e);
+    }
+    if (!what && !s->commit_v2) {
         snprintf(sql, sizeof sql, "CALL " BMY_PROC "(NULL, 0, NULL, 0, 0, 0, 0, 0, 0)");
         if (mysql_real_query(s->conn, sql, strlen(sql)) == 0)
             return err_set(e, ERR_INTERNAL, "Recall's bookkeeping procedure accepted a NULL token");
         no = mysql_errno(s->conn);
         if (no == 1370 || no == 1044 || no == 1142)
-            what = "EXECUTE on PROCEDURE " BMY_PROC;
-        else if (no != 1644) /* 1644: the procedure's SIGNAL: access works */
+            what = "EXECUTE on PROCEDURE " BMY_PROC2;
+        else if (no != 1644)
             return fail_conn(s, s->conn, NULL, e);
     }
     if (!what)
@@ -2443,7 +2622,8 @@ static int check_client_grants(struct backend_session *s, struct err *e)
                        "user %s lacks %s, which Recall needs to keep its bookkeeping in the same "
                        "transaction as the user's writes. Run (as DDL through Recall, so every "
                        "replica gets it): GRANT SELECT ON recall.recall_state TO %s; GRANT EXECUTE "
-                       "ON PROCEDURE " BMY_PROC " TO %s -- or enable public_grants in the DSN",
+                       "ON PROCEDURE " BMY_PROC2 " TO %s -- or enable public_grants in the DSN ("
+                       BMY_PROC " is accepted too, at one more round trip per commit)",
                        account, what, account, account);
 }
 
@@ -2508,6 +2688,7 @@ static struct backend_session *bmy_session_open(struct backend *be, const char *
     if (!s->conn)
         goto err_after_alloc;
     s->thread_id = mysql_thread_id(s->conn);
+    s->commit_v2 = apply; /* the replication account defines the procedures */
     if (!apply && check_client_grants(s, e) < 0)
         goto err_after_alloc;
     if (s->conn && session_setup(s, e) < 0)
@@ -2679,6 +2860,34 @@ static const char proc_sql[] =
     "  END IF;"
     " END";
 
+/* v2 (see BMY_PROC2): the token is compared with a literal of the body,
+ * which only the definer (and global SELECT) can read, like
+ * recall_secret: no table read per commit.  A stored procedure that
+ * COMMITs cannot run from a trigger or a stored function at all. */
+static const char proc2_fmt[] =
+    "CREATE DEFINER=CURRENT_USER PROCEDURE " BMY_PROC2 "("
+    " p_token VARCHAR(64), p_op BIGINT UNSIGNED, p_client BINARY(16), p_req BIGINT UNSIGNED,"
+    " p_affected BIGINT UNSIGNED, p_insert_id BIGINT UNSIGNED, p_ts BIGINT UNSIGNED,"
+    " p_expire_before BIGINT UNSIGNED)"
+    " MODIFIES SQL DATA SQL SECURITY DEFINER"
+    " COMMENT 'Recall bookkeeping and COMMIT: called by recalld only'"
+    " BEGIN"
+    "  IF p_token IS NULL OR CAST(p_token AS BINARY) <> CAST('%s' AS BINARY) THEN"
+    "   SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'recall_commit: not called by recalld';"
+    "  END IF;"
+    "  UPDATE recall.recall_state SET applied = p_op WHERE id = 1;"
+    "  IF p_client IS NOT NULL THEN"
+    "   INSERT INTO recall.recall_clients (client, req, op, affected, insert_id, ts_us)"
+    "    VALUES (p_client, p_req, p_op, p_affected, p_insert_id, p_ts)"
+    "    ON DUPLICATE KEY UPDATE req = VALUES(req), op = VALUES(op), affected = VALUES(affected),"
+    "     insert_id = VALUES(insert_id), ts_us = VALUES(ts_us);"
+    "  END IF;"
+    "  IF p_expire_before > 0 THEN"
+    "   DELETE FROM recall.recall_clients WHERE ts_us < p_expire_before;"
+    "  END IF;"
+    "  COMMIT;"
+    " END";
+
 static int create_schema(struct backend *be, struct err *e)
 {
     uint8_t rnd[16];
@@ -2717,12 +2926,28 @@ static int create_schema(struct backend *be, struct err *e)
     if (!have && (raw_query(be->admin, "DROP PROCEDURE IF EXISTS " BMY_PROC, e) < 0 ||
                   raw_query(be->admin, proc_sql, e) < 0))
         return err_wrap(e, "creating Recall's bookkeeping procedure");
+    {
+        bool found;
+        char q[400], body[sizeof proc2_fmt + 40];
+        /* ours, and guarding this database's token */
+        snprintf(q, sizeof q,
+                 "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'recall' "
+                 "AND ROUTINE_NAME = 'recall_commit_v2' AND DEFINER = CURRENT_USER() AND "
+                 "ROUTINE_DEFINITION LIKE '%%%s%%'", be->token);
+        if (raw_u64(be->admin, q, &have, &found, e) < 0)
+            return -1;
+        snprintf(body, sizeof body, proc2_fmt, be->token);
+        if (!have && (raw_query(be->admin, "DROP PROCEDURE IF EXISTS " BMY_PROC2, e) < 0 ||
+                      raw_query(be->admin, body, e) < 0))
+            return err_wrap(e, "creating Recall's bookkeeping procedure (v2)");
+    }
     if (be->dsn.public_grants && be->mariadb && be->server_version >= 101100) {
         struct err ig;
         /* MariaDB 10.11+: every user may read applied and call the
-         * token-guarded procedure; nothing else in recall.* */
+         * token-guarded procedures; nothing else in recall.* */
         raw_query(be->admin, "GRANT SELECT ON recall.recall_state TO PUBLIC", &ig);
         raw_query(be->admin, "GRANT EXECUTE ON PROCEDURE " BMY_PROC " TO PUBLIC", &ig);
+        raw_query(be->admin, "GRANT EXECUTE ON PROCEDURE " BMY_PROC2 " TO PUBLIC", &ig);
     }
     return 0;
 }
@@ -3150,6 +3375,7 @@ const struct backend_ops backend_mysql_ops = {
     .read_exec = bmy_read_exec,
     .read_end = bmy_read_end,
     .apply = bmy_apply,
+    .apply_batch = bmy_apply_batch,
     .exec_ddl = bmy_exec_ddl,
     .describe = bmy_describe,
     .apply_ddl = bmy_apply_ddl,

@@ -2941,6 +2941,64 @@ out:
     return rc;
 }
 
+/* Several committed transactions in one write transaction, each with the
+ * bookkeeping applying it alone would write (recall_state.applied and the
+ * client rows are prepared statements: cheap), one COMMIT. */
+static int sq_apply_batch(struct backend_session *bs, const struct backend_apply_item *items, uint32_t n,
+                          struct backend_apply_report *rep, struct err *e)
+{
+    struct sq_session *s = enter(bs, e);
+    struct sq_state state;
+    struct sq_book b;
+    int rc = -1;
+
+    if (!s)
+        return -1;
+    if (s->in_txn || s->in_read) {
+        err_set(e, ERR_STATE, "apply of entries %llu..: a transaction is open in the apply session",
+                (unsigned long long)items[0].op);
+        goto out;
+    }
+    cursor_close(s);
+    if (q_run(s, Q_BEGIN_IMMEDIATE, e) < 0)
+        goto out;
+    s->in_txn = true;
+    if (read_state(s, &state, e) < 0)
+        goto fail;
+    for (uint32_t k = 0; k < n; k++) {
+        const struct backend_apply_item *it = &items[k];
+        if (it->op <= state.applied)
+            continue; /* delivered again: already in the database */
+        for (uint32_t i = 0; i < it->body->stmts.n; i++) {
+            int r = apply_stmt(s, i, &it->body->stmts.v[i], rep, e);
+            if (r < 0)
+                goto fail;
+            if (r > 0) {
+                char d[sizeof rep->detail];
+                snprintf(d, sizeof d, "op %llu %s", (unsigned long long)it->op, rep->detail);
+                memcpy(rep->detail, d, sizeof d);
+                rep->mismatch = true;
+                txn_abort(s);
+                rc = 0;
+                goto out;
+            }
+        }
+        book_from_txn(&b, it->op, it->entry, it->body);
+        if (bookkeep(s, &b, e) < 0)
+            goto fail;
+    }
+    if (q_run(s, Q_COMMIT, e) < 0)
+        goto fail;
+    s->in_txn = false;
+    rc = 0;
+    goto out;
+fail:
+    txn_abort(s);
+out:
+    leave(s);
+    return rc;
+}
+
 /* ---- DDL ---- */
 
 /* Run one DDL statement and its bookkeeping in one transaction.
@@ -3146,6 +3204,7 @@ const struct backend_ops backend_sqlite_ops = {
     .read_exec = sq_read_exec,
     .read_end = sq_read_end,
     .apply = sq_apply,
+    .apply_batch = sq_apply_batch,
     .exec_ddl = sq_exec_ddl,
     .describe = sq_describe,
     .apply_ddl = sq_apply_ddl,
