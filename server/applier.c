@@ -15,6 +15,14 @@
  * others wait for that next entry; a primary that finds a committed DDL
  * without an outcome at the end of its log runs it itself.
  *
+ * Several queued transactions without an owner (a backup's usual work
+ * under load) are re-executed as one batch: one backend transaction, one
+ * bookkeeping write, one commit (backend_apply_batch).  They are committed
+ * entries, so this changes nothing but the number of commits; a batch that
+ * fails or mismatches is rolled back whole and its entries are applied one
+ * by one, which attributes a mismatch to its entry.  A DDL entry or an
+ * entry with an owner ends a batch.
+ *
  * Failure modes: a result mismatch or an entry that cannot be applied halts
  * the applier (loudly; the replica declines to lead and needs repair); a
  * backend error such as a lost connection is retried with backoff.
@@ -62,6 +70,7 @@ struct applier {
     uint64_t failing_since;     /* ms: first failure of the current entry, 0 if none */
     bool asked_step_down;
     uint64_t flushed;           /* applied op last reported durable */
+    uint64_t single_until;      /* apply one by one up to this op (a batch failed) */
 };
 
 static void item_free(struct item *it)
@@ -399,6 +408,66 @@ out:
     return rc;
 }
 
+/* Re-execute the queued entries from `it` on as one batch, if at least two
+ * transactions without an owner follow each other there (NOOP and DDL
+ * outcome entries between them need no database work and are consumed
+ * with them).  Returns how many queue items were applied (then `applied`
+ * has advanced past them), 0 when the entries must go one by one. */
+static uint32_t apply_batch(struct applier *a, struct item *it)
+{
+    struct item *its[BACKEND_BATCH_MAX];
+    struct proto_body bodies[BACKEND_BATCH_MAX];
+    struct backend_apply_item items[BACKEND_BATCH_MAX];
+    struct backend_apply_report rep;
+    struct err e;
+    uint32_t n = 0, ndec = 0, ntxn = 0, take = 0;
+    uint64_t max_ts = 0;
+
+    if (it->owner || it->entry.op <= a->single_until)
+        return 0;
+    pthread_mutex_lock(&a->mu);
+    for (struct item *x = it; x && n < BACKEND_BATCH_MAX && !x->owner && x->entry.op <= a->limit; x = x->next)
+        its[n++] = x;
+    pthread_mutex_unlock(&a->mu);
+    /* (only this thread removes items: the pointers stay valid) */
+    for (uint32_t i = 0; i < n; i++) {
+        struct proto_body *b = &bodies[i];
+        if (proto_body_decode(its[i]->entry.body.p, its[i]->entry.body.len, b, &e) < 0)
+            break; /* apply_one halts on it */
+        if (b->kind != BODY_TXN && b->kind != BODY_NOOP && b->kind != BODY_DDL_OUTCOME) {
+            proto_body_free(b); /* a DDL ends the batch */
+            break;
+        }
+        ndec = i + 1;
+        if (b->kind == BODY_TXN) {
+            items[ntxn].op = its[i]->entry.op;
+            items[ntxn].entry = &its[i]->entry;
+            items[ntxn].body = b;
+            ntxn++;
+        }
+        if (b->ts_us > max_ts)
+            max_ts = b->ts_us;
+    }
+    if (ntxn >= 2 && ensure_session(a)) {
+        if (backend_apply_batch(a->bs, items, ntxn, &rep, &e) == 0 && !rep.mismatch) {
+            take = ndec;
+            advance(a, its[take - 1]->entry.op, max_ts);
+        } else {
+            log_info("applier: batch of ops %llu..%llu: %s; applying them one by one",
+                     (unsigned long long)items[0].op, (unsigned long long)items[ntxn - 1].op,
+                     rep.mismatch ? rep.detail : e.msg);
+            if (!rep.mismatch && !err_usable(&e)) {
+                backend_session_close(a->bs);
+                a->bs = NULL;
+            }
+            a->single_until = items[ntxn - 1].op;
+        }
+    }
+    for (uint32_t i = 0; i < ndec; i++)
+        proto_body_free(&bodies[i]);
+    return take;
+}
+
 /* Every few seconds, make what is applied durable in the backend and tell
  * the event loop, which may then drop log entries below it. */
 static void maybe_flush(struct applier *a)
@@ -429,6 +498,7 @@ static void *applier_main(void *arg)
     pthread_mutex_lock(&a->mu);
     while (!a->stop) {
         struct item *it = a->head;
+        uint32_t nb;
         int rc;
         if (!it || a->halted || it->entry.op > a->limit) {
             pthread_cond_broadcast(&a->cv); /* quiet: wake applier_wait_quiet */
@@ -445,6 +515,28 @@ static void *applier_main(void *arg)
         }
         a->busy = true;
         pthread_mutex_unlock(&a->mu);
+        if ((nb = apply_batch(a, it)) > 0) {
+            struct item *done;
+            pthread_mutex_lock(&a->mu);
+            a->busy = false;
+            done = a->head;
+            for (uint32_t k = 0; k < nb; k++) {
+                it = a->head;
+                a->head = it->next;
+                if (a->tail == it)
+                    a->tail = NULL;
+            }
+            it->next = NULL;
+            pthread_mutex_unlock(&a->mu);
+            while (done) {
+                struct item *next = done->next;
+                item_free(done);
+                done = next;
+            }
+            maybe_flush(a);
+            pthread_mutex_lock(&a->mu);
+            continue;
+        }
         rc = apply_one(a, it);
         pthread_mutex_lock(&a->mu);
         a->busy = false;
