@@ -3,12 +3,16 @@
 # per backend with scripts/cluster, loads a database of the given size
 # through Recall (a few large INSERT ... SELECT statements every replica
 # replays), then makes one backup copy a donor's database with `recallctl
-# resync` -- once with no client, once while a client writes -- and reports,
+# resync` three times -- a full copy with no client, a full copy while a
+# client writes, and the resync of a replica that is in sync (it holds what
+# the donor holds, give or take the last writes) -- and reports,
 # from the recipient's log, how long each phase took: stopping its server,
 # the bulk pass, waiting for the donor to stop, the final --checksum pass,
 # starting the server, and the rejoin; the total, and the rate (database
 # size / total).  The database is the backend's data as the transfer sees
-# it: the SQLite file, or MariaDB's whole datadir.
+# it: the SQLite file, or MariaDB's whole datadir.  A "full copy" resets the
+# modification times of the recipient's files first, so that rsync's quick
+# check finds every file changed, as for a new or a damaged replica.
 #
 # Usage: bench/transfer_bench.sh [--backend sqlite|mariadb|both] [--size-mb N]
 #            [--load-rate R] [--port P] [--dir DIR] [--record] [--keep]
@@ -120,11 +124,19 @@ ok = all(m.get("up") and m.get("status") == "normal" and m.get("applied", 0) >= 
 sys.exit(0 if ok else 1)' "$3"
 }
 
-# One resync of replica I; prints a markdown table row.
-transfer() { # DIR LIST CONN BACKEND I LABEL
-    local d=$1 list=$2 conn=$3 backend=$4 i=$5 label=$6 log mark t0 tb tw tf ts tdone trej wpid="" size
+# One resync of replica I; prints a markdown table row.  MODE: full (every
+# file of the recipient looks changed) or same (the replica is in sync).
+transfer() { # DIR LIST CONN BACKEND I MODE LABEL
+    local d=$1 list=$2 conn=$3 backend=$4 i=$5 mode=$6 label=$7 log mark t0 tb tw tf ts tdone trej wpid="" size
     log=$d/r$i/recalld.log
-    size=$(db_size_mb "$d" "$backend" 0)
+    size=$(db_size_mb "$d" "$backend" "$i")
+    if [ "$mode" = full ]; then
+        if [ "$backend" = sqlite ]; then
+            touch -m -d @86400 "$d/r$i/db.sqlite"
+        else
+            find "$d/r$i/mysql/data" -type f -exec touch -m -d @86400 {} +
+        fi
+    fi
     if [ "$label" != idle ]; then
         "$workload" write --seconds 3600 --rate "$load_rate" --table bench_load --quiet "$conn" \
             >"$d/load.out" 2>&1 &
@@ -150,16 +162,17 @@ transfer() { # DIR LIST CONN BACKEND I LABEL
     local n total
     n=$(tail -n +"$((mark + 1))" "$log" | grep -c 'STATE TRANSFER:' || true)
     total=$(secs_between "$t0" "$trej")
-    printf '| %s | %s | %s MB | %s | %s | %s | %s | %s | %s | **%s** | %s MB/s |\n' \
-        "$backend" "$label" "$size" "$(secs_between "$t0" "$tb")" "$(secs_between "$tb" "$tw")" \
+    printf '| %s | %s | %s | %s MB | %s | %s | %s | %s | %s | %s | **%s** | %s MB/s |\n' \
+        "$backend" "$([ "$mode" = full ] && echo "full copy" || echo "in sync")" "$label" "$size" \
+        "$(secs_between "$t0" "$tb")" "$(secs_between "$tb" "$tw")" \
         "$(secs_between "$tw" "$tf")" "$(secs_between "$tf" "$ts")" "$(secs_between "$ts" "$tdone")" \
         "$(secs_between "$tdone" "$trej")" "$total" \
         "$(python3 -c "print('%.0f' % ($size / max($total, 0.1)))")" | tee -a "$results"
     [ "$n" -eq 1 ] || echo "(note: $n transfers were needed for the $backend $label run)" | tee -a "$results"
 }
 
-printf '| backend | client load | database | stop server + choose donor (s) | bulk pass (s) | donor stops (s) | final pass (s) | start server (s) | rejoin (s) | total (s) | rate |\n' >>"$results"
-printf '|---|---|---|---|---|---|---|---|---|---|---|\n' >>"$results"
+printf '| backend | recipient | client load | database | stop server + choose donor (s) | bulk pass (s) | donor stops (s) | final pass (s) | start server (s) | rejoin (s) | total (s) | rate |\n' >>"$results"
+printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n' >>"$results"
 for backend in $backends; do
     d=$work/$backend
     running+=("$d")
@@ -182,10 +195,11 @@ import json, sys
 d = json.load(sys.stdin); c = int(sys.argv[1])
 sys.exit(0 if c != d["primary"] and c != (d["view"] + 1) % 3 else 1)' "$c" && { i=$c; break; }
     done
-    transfer "$d" "$list" "$conn" "$backend" "$i" idle
+    transfer "$d" "$list" "$conn" "$backend" "$i" full idle
     if [ "$load_rate" -gt 0 ]; then
-        transfer "$d" "$list" "$conn" "$backend" "$i" "$load_rate writes/s"
+        transfer "$d" "$list" "$conn" "$backend" "$i" full "$load_rate writes/s"
     fi
+    transfer "$d" "$list" "$conn" "$backend" "$i" same idle
     port=$((port + 100))
     if [ "$keep" = no ]; then "$cluster" stop --dir "$d" >/dev/null 2>&1 || true; rm -rf "$d"; fi
 done

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # (variables assigned by eval "$(rt_get I)")
 # Damaged database files on a backup (backend $1), repaired by state
 # transfer.  recalld finds damage in two ways, and both are exercised:
 #   - a write touches the damaged data: the backup's apply fails where the
@@ -15,6 +16,7 @@
 # Each case ends with verify identical on every replica and no client error.
 #
 # Usage: tests/recovery/damage.sh sqlite|mariadb   (TAP)
+# shellcheck source=tests/recovery/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 rt_init damage "${1:-sqlite}" 28800
@@ -97,7 +99,7 @@ case_verify_detects() {
     echo "$out"
     say "recallctl verify exited with $rc"
     [ "$rc" -ne 0 ] || { fail "recallctl verify did not notice the damage"; return 1; }
-    echo "$out" | grep -E "replica $b[: ]" | has -i -E 'damaged|malformed|corrupt' ||
+    echo "$out" | grep -E "replica ${b}[: ]" | has -i -E 'damaged|malformed|corrupt' ||
         { fail "recallctl verify did not name replica $b as damaged"; return 1; }
     rt_load_start wl_verify 20 || return 1
     mark=$(rt_logmark "$b")

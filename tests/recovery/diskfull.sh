@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # (variables assigned by eval "$(rt_get I)")
 # A state transfer that fails because the recipient's disk is full (backend
 # $1): a new replica whose database lives on a small tmpfs needs a copy of a
 # donor that does not fit.  Every attempt fails (rsync: no space left on
@@ -11,6 +12,7 @@
 # Needs root (mount -t tmpfs).
 #
 # Usage: tests/recovery/diskfull.sh sqlite|mariadb   (TAP)
+# shellcheck source=tests/recovery/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then

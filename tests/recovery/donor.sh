@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # (variables assigned by eval "$(rt_get I)")
 # State transfers that lose a party half-way, on a real five-replica cluster
 # (backend $1), with the copy slowed down (sync_options = --bwlimit) so that
 # it takes seconds, while a client keeps writing and reading:
@@ -12,6 +13,7 @@
 #     rsync of the dead recalld goes on writing into its database.
 #
 # Usage: tests/recovery/donor.sh sqlite|mariadb   (TAP)
+# shellcheck source=tests/recovery/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 rt_init donor "${1:-sqlite}" 28700

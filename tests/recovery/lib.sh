@@ -129,8 +129,7 @@ $extra" timeout 300 "$rt_cluster" start --backend "$rt_backend" --replicas "$n" 
 # rt_case NAME DESCRIPTION FUNCTION: runs FUNCTION with its story in
 # $rt_work/NAME.log; ok when it returns 0.
 rt_case() {
-    local name=$1 what=$2 fn=$3 log=$rt_work/$1.log t0=$SECONDS
-    rt_log=$log
+    local what=$2 fn=$3 log=$rt_work/$1.log t0=$SECONDS
     if { rt_heal && "$fn"; } >"$log" 2>&1; then
         rt_ok "$what ($((SECONDS - t0)) s)"
     else
@@ -266,7 +265,7 @@ rt_heal() {
 # effect at its next start).
 rt_conf() {
     local f=$rt_dir/r$1/recalld.conf key=${2%% *}
-    sed -i "/^$key[ =]/d" "$f"
+    sed -i "/^${key}[ =]/d" "$f"
     echo "$2" >>"$f"
 }
 

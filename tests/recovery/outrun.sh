@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # (variables assigned by eval "$(rt_get I)")
 # A state transfer under a write rate that outruns the log retention window
 # while the copy runs (DESIGN.md section 7, step 2: the donor "keeps its log
 # above a_D until R is done", and R "fetches the entries above it from D's
@@ -10,6 +11,7 @@
 # SQLite only: the mechanism does not depend on the backend.
 #
 # Usage: tests/recovery/outrun.sh sqlite   (TAP)
+# shellcheck source=tests/recovery/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 rt_init outrun "${1:-sqlite}" 28600

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # (variables assigned by eval "$(rt_get I)")
 # Recovery by state transfer, the common triggers (issue 6), on a real
 # three-replica cluster (backend $1): a replica killed while the others
 # write well past the log retention window comes back, finds the entries it
@@ -9,6 +10,7 @@
 # the replicas' own databases identical.
 #
 # Usage: tests/recovery/rejoin.sh sqlite|mariadb   (TAP)
+# shellcheck source=tests/recovery/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 rt_init rejoin "${1:-sqlite}" 28500

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # (variables assigned by eval "$(rt_get I)")
 # State transfer through real ssh (backend $1): every replica's sync_cmd is
 # `ssh -p PORT -i KEY ...` to a private sshd listening on the replicas'
 # loopback addresses, with a generated host key and a generated user key.
@@ -10,6 +11,7 @@
 # rejoins.  A client writes and reads throughout with no error.
 #
 # Usage: tests/recovery/ssh.sh sqlite|mariadb   (TAP)
+# shellcheck source=tests/recovery/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 rt_init ssh "${1:-sqlite}" 28900
