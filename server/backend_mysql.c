@@ -1888,7 +1888,11 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
         cur = env_get(s, key);
         if (cur && strcmp(cur, val) == 0)
             continue;
-        env_changed = true;
+        /* settings the server fixes into a statement when it prepares it
+         * (pseudo_thread_id, say, changes with every client: not those) */
+        if (strcmp(key, "sql_mode") == 0 || strcmp(key, "character_set_client") == 0 ||
+            strcmp(key, "collation_connection") == 0 || strcmp(key, "old_mode") == 0)
+            env_changed = true;
         buf_append(&b, ", @@session.", 12);
         buf_append(&b, key, kv->key.len);
         buf_append(&b, mysqlu_env_vars[vi].numeric ? "=" : "='", mysqlu_env_vars[vi].numeric ? 1 : 2);
