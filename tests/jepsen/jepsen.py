@@ -319,11 +319,12 @@ class Cluster:
         script = """#!/bin/sh
 # recalld as replica I of a fault-test cluster (tests/jepsen/jepsen.py):
 # its own group id (iptables marks its connections), libfaketime for clock
-# jumps, a small log so that the tmpfs data_dir suffices.
+# jumps, a small log so that the tmpfs data_dir suffices (retention by entry
+# count: recalld does not enforce log_retain's size bound).
 conf=""; prev=""
 for a in "$@"; do [ "$prev" = "-c" ] && conf=$a; prev=$a; done
 i=$(basename "$(dirname "$conf")"); i=${i#r}
-set -- "$@" --set log_segment_size=4M --set log_retain=24M
+set -- "$@" --set log_segment_size=4M --set "log_retain=30000 entries"
 gids="%s"
 gid=$(echo $gids | cut -d' ' -f$((i + 1)))
 exec %s --regid "$gid" --clear-groups -- env %s %s "$@"
