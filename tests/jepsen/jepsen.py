@@ -192,6 +192,11 @@ class Env:
 
 # ---------------------------------------------------------------- the cluster
 
+def short_tmpdir():
+    t = tempfile.gettempdir()
+    return t if len(t) <= 40 else "/tmp"
+
+
 class PortLock:
     """A port pair reserved for this run (a lock file per port, with our pid)."""
 
@@ -275,7 +280,11 @@ class PortLock:
 class Cluster:
     def __init__(self, env, backend, run_dir, port, n=3):
         self.env, self.backend, self.n, self.port = env, backend, n, port
-        self.dir = os.path.join(run_dir, "cluster")
+        # the cluster itself lives under a short path: MariaDB's unix socket
+        # path is limited (tests/lib/mariadb.sh), and build paths are long
+        self.work = os.path.join(short_tmpdir(), "recall-jepsen-%d" % port)
+        shutil.rmtree(self.work, ignore_errors=True)   # ours: we hold the port's lock
+        self.dir = os.path.join(self.work, "cluster")
         self.shim = os.path.join(run_dir, "shim")
         self.slot = (port - PORT_LO) // 2
         self.gids = [GID_BASE + self.slot * 8 + i for i in range(n)]
@@ -416,6 +425,24 @@ exec %s --regid "$gid" --clear-groups -- env %s %s "$@"
         self.umount_tmpfs()
         self.iptables_teardown()
         self.started = False
+
+    def keep_into(self, dest):
+        """Move the stopped cluster's directory (logs, SQLite files, configs;
+        not the MariaDB datadirs) to dest, and remove the work directory."""
+        for i in range(self.n):
+            shutil.rmtree(os.path.join(self.dir, "r%d" % i, "mysql", "data"), ignore_errors=True)
+        if os.path.isdir(self.dir):
+            shutil.move(self.dir, dest)
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def keep_logs_into(self, dest_dir):
+        """Move the replicas' logs to dest_dir/recalld-rI.log and remove the
+        work directory."""
+        for i in range(self.n):
+            log = self.log_path(i)
+            if os.path.exists(log):
+                shutil.move(log, os.path.join(dest_dir, "recalld-r%d.log" % i))
+        shutil.rmtree(self.work, ignore_errors=True)
 
     # -- processes --
     def pid(self, i):
@@ -1188,6 +1215,7 @@ class Run:
         self.failed = []
         self.known = []
         self.replaced = 0
+        self.cluster = None
         self.started = time.time()
         self.error = None
 
@@ -1266,11 +1294,7 @@ class Run:
                     # on with a fresh cluster so the remaining phases still run
                     say("%s: the cluster did not recover; starting a new one" % ph.name)
                     cluster.stop()
-                    keep = os.path.join(ph.dir, "cluster")
-                    shutil.move(cluster.dir, keep)
-                    for i in range(cluster.n):
-                        shutil.rmtree(os.path.join(keep, "r%d" % i, "mysql", "data"),
-                                      ignore_errors=True)
+                    cluster.keep_into(os.path.join(ph.dir, "cluster"))
                     generation += 1
                     self.replaced += 1
                     cluster = Cluster(self.env, self.backend, self.dir, lock.port)
@@ -1296,6 +1320,7 @@ class Run:
             try:
                 cluster.stop()
             finally:
+                self.cluster = cluster
                 lock.release()
                 for s, h in old.items():
                     signal.signal(s, h)
@@ -1478,19 +1503,14 @@ def main(argv=None):
             "by kills")
     run = Run(env, a.backend, seed, run_dir, classes, seconds, use_odbc, tap, a.minutes)
     ok = run.execute()
-    cdir = os.path.join(run_dir, "cluster")
-    if ok:
-        # a passing run keeps its histories, summary and recalld logs, not
-        # the databases
-        for i in range(5):
-            log = os.path.join(cdir, "r%d" % i, "recalld.log")
-            if os.path.exists(log):
-                shutil.move(log, os.path.join(run_dir, "recalld-r%d.log" % i))
-        shutil.rmtree(cdir, ignore_errors=True)
-    else:
-        # keep the replicas' logs and SQLite files, not the MariaDB datadirs
-        for i in range(5):
-            shutil.rmtree(os.path.join(cdir, "r%d" % i, "mysql", "data"), ignore_errors=True)
+    if run.cluster is not None:
+        if ok:
+            # a passing run keeps its histories, summary and recalld logs
+            run.cluster.keep_logs_into(run_dir)
+        else:
+            # a failed one keeps the whole cluster directory but the
+            # MariaDB datadirs
+            run.cluster.keep_into(os.path.join(run_dir, "cluster"))
     summary = os.path.join(run_dir, "summary.txt")
     try:
         if tap:
