@@ -3,17 +3,23 @@
  *
  * Happy path: the event loop pushes each committed entry with its owner —
  * the local session whose open backend transaction already holds the
- * entry's writes (the primary executed it there), or none.  With an owner
- * the applier asks that session to commit (JOB_DO_COMMIT) and waits, so one
- * committer commits in op order; without one it re-executes the entry in its
- * own apply session (replication account) and compares results.  After each
- * entry, `applied` advances (shared, waking fenced reads) and the event loop
- * hears of it.
+ * entry's writes (the primary executed it there), or none.  Without one the
+ * applier re-executes the entry in its own apply session (replication
+ * account) and compares results.  With an owner, the entry is handed to
+ * that session (JOB_DO_COMMIT) once it is at the head of the queue -- every
+ * entry before it applied -- and the session commits it; only the head is
+ * ever handed out, so there is one committer, in op order.  A session that
+ * committed the head passes the turn on itself: it pops its entry, advances
+ * `applied` and hands the next entry to its owner if that one has an owner
+ * too, so a stream of the primary's own commits goes from session to
+ * session without waking the applier thread (applier_commit_result).  After
+ * each entry, `applied` advances (shared, waking fenced reads) and the event
+ * loop hears of it.
  *
  * DDL entries execute only with their outcome known: the primary's session
- * runs its own DDL (JOB_DO_DDL) and logs the outcome as the next entry;
- * others wait for that next entry; a primary that finds a committed DDL
- * without an outcome at the end of its log runs it itself.
+ * runs its own DDL (JOB_DO_COMMIT of a DDL entry) and logs the outcome as
+ * the next entry; others wait for that next entry; a primary that finds a
+ * committed DDL without an outcome at the end of its log runs it itself.
  *
  * Several queued transactions without an owner (a backup's usual work
  * under load) are re-executed as one batch: one backend transaction, one
@@ -42,7 +48,8 @@
 
 struct item {
     struct proto_entry entry;   /* owned */
-    struct session *owner;      /* reference held, or NULL */
+    struct session *owner;      /* reference held, or NULL (re-execute) */
+    bool dispatched;            /* handed to owner; its answer pending */
     struct item *next;
 };
 
@@ -62,9 +69,6 @@ struct applier {
     bool busy;                  /* inside apply_one */
     bool stop;
     bool halted;
-    /* a session's answer to JOB_DO_COMMIT / JOB_DO_DDL */
-    uint64_t wait_op;
-    bool wait_done, wait_ok;
     struct backend_session *bs; /* apply session, owned by the thread */
     time_t last_flush;
     uint64_t failing_since;     /* ms: first failure of the current entry, 0 if none */
@@ -81,8 +85,39 @@ static void item_free(struct item *it)
     free(it);
 }
 
+/* The head entry goes to its owner to commit if it has one and may be
+ * applied now (a->mu held).  Returns the job, to be sent with
+ * dispatch_send once a->mu is released (the owner may answer at once), and
+ * a reference to the owner in *to; NULL when there is nothing to hand out. */
+static struct job *dispatch_head(struct applier *a, struct session **to)
+{
+    struct item *it = a->head;
+    struct job *j;
+
+    *to = NULL;
+    if (!it || !it->owner || it->dispatched || a->halted || a->stop || it->entry.op > a->limit)
+        return NULL;
+    if (!(j = job_new(JOB_DO_COMMIT)))
+        return NULL; /* the applier thread tries again */
+    j->op = it->entry.op;
+    it->dispatched = true;
+    session_ref(it->owner);
+    *to = it->owner;
+    return j;
+}
+
+static void dispatch_send(struct session *to, struct job *j)
+{
+    if (!j)
+        return;
+    session_push(to, j);
+    session_unref(to);
+}
+
 int applier_push(struct applier *a, const struct proto_entry *entry, struct session *owner)
 {
+    struct session *to = NULL;
+    struct job *j = NULL;
     struct item *it = calloc(1, sizeof *it);
     if (!it || proto_entry_copy(&it->entry, entry) < 0) {
         free(it);
@@ -102,8 +137,14 @@ int applier_push(struct applier *a, const struct proto_entry *entry, struct sess
     else
         a->head = it;
     a->tail = it;
-    pthread_cond_broadcast(&a->cv);
+    /* the primary's own entry reaching an idle queue goes to its session
+     * straight away, without a round through the applier thread */
+    if (a->head == it && !a->busy)
+        j = dispatch_head(a, &to);
+    if (!j)
+        pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
+    dispatch_send(to, j);
     return 0;
 }
 
@@ -153,16 +194,48 @@ void applier_set_primary(struct applier *a, bool primary, uint64_t log_end)
     pthread_mutex_unlock(&a->mu);
 }
 
+static void advance(struct applier *a, uint64_t op, uint64_t ts_us, bool applier_thread);
+
+/* The owner of the head entry committed it (ok) or could not (then the
+ * applier re-executes it).  On success the caller's thread does what the
+ * applier thread would: pops the entry, advances `applied`, and hands the
+ * next entry to its owner if it has one -- the committer's turn passes
+ * from session to session in op order. */
 void applier_commit_result(struct applier *a, uint64_t op, bool ok, const struct err *e)
 {
+    struct item *it, *done = NULL;
+    struct session *to = NULL, *drop = NULL;
+    struct job *j = NULL;
+
     (void)e;
     pthread_mutex_lock(&a->mu);
-    if (a->wait_op == op) {
-        a->wait_done = true;
-        a->wait_ok = ok;
-        pthread_cond_broadcast(&a->cv);
+    it = a->head;
+    if (it && it->entry.op == op && it->dispatched) {
+        if (ok) {
+            a->head = it->next;
+            if (a->tail == it)
+                a->tail = NULL;
+            done = it;
+            /* applied is published before the next owner may commit */
+            pthread_mutex_unlock(&a->mu);
+            advance(a, op, 0, false);
+            pthread_mutex_lock(&a->mu);
+            j = dispatch_head(a, &to);
+        } else {
+            /* re-executed by the applier thread, in its own session */
+            it->dispatched = false;
+            drop = it->owner;
+            it->owner = NULL;
+        }
+        if (!j)
+            pthread_cond_broadcast(&a->cv); /* the applier thread, applier_wait_quiet */
     }
     pthread_mutex_unlock(&a->mu);
+    dispatch_send(to, j);
+    if (done)
+        item_free(done);
+    if (drop)
+        session_unref(drop);
 }
 
 static uint64_t mono_ms(void)
@@ -188,15 +261,19 @@ static void note_failure(struct applier *a)
     }
 }
 
-/* Publish a new applied op to readers and the event loop. */
-static void advance(struct applier *a, uint64_t op, uint64_t ts_us)
+/* Publish a new applied op to readers and the event loop (any thread: the
+ * applier's, or a session's that committed its own entry). */
+static void advance(struct applier *a, uint64_t op, uint64_t ts_us, bool applier_thread)
 {
     struct shared *sh = a->sh;
     struct mail *m;
-    a->failing_since = 0;
-    a->asked_step_down = false;
+    if (applier_thread) {
+        a->failing_since = 0;
+        a->asked_step_down = false;
+    }
     pthread_mutex_lock(&sh->mu);
-    sh->applied = op;
+    if (op > sh->applied)
+        sh->applied = op;
     if (ts_us > sh->last_ts_us)
         sh->last_ts_us = ts_us;
     pthread_cond_broadcast(&sh->applied_cv);
@@ -218,30 +295,6 @@ static void halt(struct applier *a, uint64_t op, const char *why)
         err_set(&m->e, ERR_CORRUPT, "apply halted at op %llu: %s", (unsigned long long)op, why);
         replica_post(a->r, m);
     }
-}
-
-/* Ask the owning session to commit/execute its entry; wait for the answer. */
-static bool hand_to_owner(struct applier *a, struct item *it, enum job_type type)
-{
-    struct job *j = job_new(type);
-    bool ok;
-    if (!j || proto_entry_copy(&j->entry, &it->entry) < 0) {
-        job_free(j);
-        return false;
-    }
-    j->op = it->entry.op;
-    pthread_mutex_lock(&a->mu);
-    a->wait_op = it->entry.op;
-    a->wait_done = false;
-    pthread_mutex_unlock(&a->mu);
-    session_push(it->owner, j);
-    pthread_mutex_lock(&a->mu);
-    while (!a->wait_done && !a->stop)
-        pthread_cond_wait(&a->cv, &a->mu);
-    ok = a->wait_done && a->wait_ok;
-    a->wait_op = 0;
-    pthread_mutex_unlock(&a->mu);
-    return ok;
 }
 
 /* (Re)open the apply session, retrying with backoff until it works. */
@@ -300,19 +353,10 @@ static int apply_one(struct applier *a, struct item *it)
         rc = 1;
         goto done;
     }
-    if (body.kind == BODY_TXN && it->owner) {
-        if (hand_to_owner(a, it, JOB_DO_COMMIT)) {
-            rc = 1;
-            goto done;
-        }
-        /* the session could not commit (it is gone or failed): re-execute */
-    }
+    /* (entries with an owner went to it: here only when it could not
+     * commit them, to be re-executed) */
     if (body.kind == BODY_DDL) {
         struct item *next;
-        if (it->owner && hand_to_owner(a, it, JOB_DO_DDL)) {
-            rc = 1;
-            goto done;
-        }
         pthread_mutex_lock(&a->mu);
         next = it->next;
         /* only a DDL that ends the primary's log has no outcome coming */
@@ -337,7 +381,7 @@ static int apply_one(struct applier *a, struct item *it)
                 log_info("DDL at op %llu failed here too: %s", (unsigned long long)op, de.msg);
             /* applied must advance first: the core accepts the outcome entry
              * only from a primary that applied its whole log */
-            advance(a, op, body.ts_us);
+            advance(a, op, body.ts_us, true);
             struct mail *m = mail_new(MAIL_DDL_OUTCOME);
             if (m) {
                 m->op = op;
@@ -402,7 +446,7 @@ static int apply_one(struct applier *a, struct item *it)
     }
     rc = 1;
 done:
-    advance(a, op, body.ts_us);
+    advance(a, op, body.ts_us, true);
 out:
     proto_body_free(&body);
     return rc;
@@ -451,7 +495,7 @@ static uint32_t apply_batch(struct applier *a, struct item *it)
     if (ntxn >= 2 && ensure_session(a)) {
         if (backend_apply_batch(a->bs, items, ntxn, &rep, &e) == 0 && !rep.mismatch) {
             take = ndec;
-            advance(a, its[take - 1]->entry.op, max_ts);
+            advance(a, its[take - 1]->entry.op, max_ts, true);
         } else {
             log_info("applier: batch of ops %llu..%llu: %s; applying them one by one",
                      (unsigned long long)items[0].op, (unsigned long long)items[ntxn - 1].op,
@@ -510,6 +554,30 @@ static void *applier_main(void *arg)
                 pthread_mutex_unlock(&a->mu);
                 maybe_flush(a);
                 pthread_mutex_lock(&a->mu);
+            }
+            continue;
+        }
+        if (it->dispatched) {
+            /* its owner commits it and passes the turn on */
+            pthread_cond_wait(&a->cv, &a->mu);
+            continue;
+        }
+        if (it->owner) {
+            struct session *to;
+            struct job *j = dispatch_head(a, &to);
+            if (j) {
+                pthread_mutex_unlock(&a->mu);
+                dispatch_send(to, j);
+                pthread_mutex_lock(&a->mu);
+            } else {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 10 * 1000000L; /* out of memory: try again soon */
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&a->cv, &a->mu, &ts);
             }
             continue;
         }

@@ -60,8 +60,9 @@ enum job_type {
     JOB_HELLO = 1,      /* open the backend session (authenticates) */
     JOB_MSG,            /* EXEC, TXN, FETCH, CLOSE from the client */
     JOB_SUBMITTED,      /* our entry got op `op` (or failed: e) */
-    JOB_DO_COMMIT,      /* applier: entry `op` committed, commit the backend txn now */
-    JOB_DO_DDL,         /* applier: DDL entry `op` committed, execute it now */
+    JOB_DO_COMMIT,      /* applier: entry `op` (ours) committed and next in op order:
+                           commit the backend txn (or run the DDL) now */
+    JOB_DO_DDL,         /* (handled as JOB_DO_COMMIT; no longer sent) */
     JOB_FAILOVER,       /* the replica lost its role: roll back what is open */
     JOB_QUIT            /* the client is gone */
 };
@@ -69,7 +70,8 @@ enum job_type {
 struct job {
     enum job_type type;
     struct proto_msg msg;          /* JOB_MSG: owned */
-    struct proto_entry entry;      /* JOB_DO_COMMIT/JOB_DO_DDL: owned copy */
+    struct proto_entry entry;      /* owned; unused by JOB_DO_COMMIT (the session
+                                      commits what it logged) */
     uint64_t op;
     struct err e;
     struct job *next;
@@ -172,7 +174,10 @@ void applier_set_limit(struct applier *a, uint64_t limit);
 int applier_wait_quiet(struct applier *a, unsigned timeout_ms);
 /* Highest op handed to the applier. */
 uint64_t applier_pushed(const struct applier *a);
-/* Reply from a session to JOB_DO_COMMIT/JOB_DO_DDL: done (ok) or not. */
+/* Reply from a session to JOB_DO_COMMIT: done (ok) or not (the applier
+ * re-executes the entry).  On success the calling thread passes the
+ * committer's turn on: it advances `applied` and may push JOB_DO_COMMIT to
+ * the owner of the next entry (never while holding a session's mutex). */
 void applier_commit_result(struct applier *a, uint64_t op, bool ok, const struct err *e);
 
 /* ---- helpers shared by the threads ---- */

@@ -83,8 +83,9 @@ struct session {
     uint64_t cursor_req;
     uint32_t cursor_ncols;
 
-    /* the entry we wait on (S_SUBMIT/S_AWAIT) */
-    uint64_t wait_req, wait_op;
+    /* the entry we wait on (S_SUBMIT/S_AWAIT): what it logged is stmts,
+     * with wait_ts as its timestamp */
+    uint64_t wait_req, wait_op, wait_ts;
     bool wait_ddl;
     uint64_t seed_state;
 };
@@ -181,8 +182,10 @@ void session_push(struct session *s, struct job *j)
     else
         s->head = j;
     s->tail = j;
-    pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    /* after unlocking: the woken thread does not block on s->mu at once
+     * (the caller's reference keeps s alive) */
+    pthread_cond_signal(&s->cv);
 }
 
 /* Whether job j may run in the current state (others wait in the queue). */
@@ -497,7 +500,7 @@ static int encode_body(struct session *s, uint8_t kind, struct buf *out, struct 
     struct proto_body body;
     memset(&body, 0, sizeof body);
     body.kind = kind;
-    body.ts_us = shared_next_ts(s->p.sh);
+    body.ts_us = s->wait_ts = shared_next_ts(s->p.sh);
     body.stmts = s->stmts; /* borrowed */
     buf_init(out);
     if (proto_body_encode(&body, out) < 0) {
@@ -1293,9 +1296,14 @@ static void end_ddl_barrier(struct session *s)
     pthread_mutex_unlock(&s->p.sh->mu);
 }
 
+/* Our entry is at the head of the applier's queue (JOB_DO_COMMIT): commit
+ * the backend transaction with its bookkeeping, or run the DDL, then tell
+ * the applier, which passes the committer's turn on.  The entry is what
+ * this session logged (its statements, kept since the submit), so it is
+ * not copied or decoded again. */
 static void on_do_commit(struct session *s, struct job *j)
 {
-    struct proto_entry *entry = &j->entry;
+    struct proto_entry entry;
     struct proto_body body;
     struct err e;
     bool ok = false;
@@ -1304,49 +1312,53 @@ static void on_do_commit(struct session *s, struct job *j)
         applier_commit_result(s->p.ap, j->op, false, NULL);
         return;
     }
-    if (proto_body_decode(entry->body.p, entry->body.len, &body, &e) < 0) {
-        log_error("session: cannot decode our own entry %llu: %s", (unsigned long long)j->op, e.msg);
-    } else {
-        if (j->type == JOB_DO_DDL) {
-            struct err de;
-            err_clear(&de);
-            /* the DDL runs now, with the client's privileges; its outcome
-             * (success or the error) is logged as the next entry */
-            if (backend_exec_ddl(s->bs, j->op, entry, &body.stmts.v[0], &de) < 0)
-                log_info("DDL at op %llu failed: %s", (unsigned long long)j->op, de.msg);
-            ok = true;
-            {
-                struct mail *ml = mail_new(MAIL_DDL_OUTCOME);
-                if (ml) {
-                    ml->op = j->op;
-                    ml->e = de;
-                    ml->conn_id = s->p.conn_id;
-                    ml->req = s->wait_req;
-                    replica_post(s->p.r, ml);
-                }
+    memset(&entry, 0, sizeof entry);
+    entry.op = j->op;
+    entry.client = s->p.client;
+    entry.req = s->wait_req;
+    memset(&body, 0, sizeof body);
+    body.kind = s->wait_ddl ? BODY_DDL : BODY_TXN;
+    body.ts_us = s->wait_ts;
+    body.stmts = s->stmts; /* borrowed */
+    if (s->wait_ddl) {
+        struct err de;
+        err_clear(&de);
+        /* the DDL runs now, with the client's privileges; its outcome
+         * (success or the error) is logged as the next entry */
+        if (s->stmts.n == 0 || backend_exec_ddl(s->bs, j->op, &entry, &s->stmts.v[0], &de) < 0)
+            log_info("DDL at op %llu failed: %s", (unsigned long long)j->op,
+                     s->stmts.n ? de.msg : "no statement");
+        ok = true;
+        {
+            struct mail *ml = mail_new(MAIL_DDL_OUTCOME);
+            if (ml) {
+                ml->op = j->op;
+                ml->e = de;
+                ml->conn_id = s->p.conn_id;
+                ml->req = s->wait_req;
+                replica_post(s->p.r, ml);
             }
-            if (de.code == ERR_OK) {
-                /* report the DDL's op as applied here: a session read fenced
-                 * on it then sees the new schema at any replica */
-                struct proto_msg m;
-                memset(&m, 0, sizeof m);
-                m.type = MSG_RESULT;
-                m.u.result.req = s->wait_req;
-                fill_status(s, &m.u.result, j->op);
-                m.u.result.log_op = j->op;
-                send_msg(s, &m);
-                proto_msg_free(&m);
-            } else {
-                send_error(s, s->wait_req, &de);
-            }
-        } else if (backend_commit_entry(s->bs, j->op, entry, &body, &e) < 0) {
-            log_error("session: backend commit of entry %llu failed: %s; the applier will "
-                      "re-execute it", (unsigned long long)j->op, e.msg);
-            backend_rollback(s->bs, &e);
-        } else {
-            ok = true;
         }
-        proto_body_free(&body);
+        if (de.code == ERR_OK) {
+            /* report the DDL's op as applied here: a session read fenced
+             * on it then sees the new schema at any replica */
+            struct proto_msg m;
+            memset(&m, 0, sizeof m);
+            m.type = MSG_RESULT;
+            m.u.result.req = s->wait_req;
+            fill_status(s, &m.u.result, j->op);
+            m.u.result.log_op = j->op;
+            send_msg(s, &m);
+            proto_msg_free(&m);
+        } else {
+            send_error(s, s->wait_req, &de);
+        }
+    } else if (backend_commit_entry(s->bs, j->op, &entry, &body, &e) < 0) {
+        log_error("session: backend commit of entry %llu failed: %s; the applier will "
+                  "re-execute it", (unsigned long long)j->op, e.msg);
+        backend_rollback(s->bs, &e);
+    } else {
+        ok = true;
     }
     txn_count(s, -1);
     clear_txn(s);
