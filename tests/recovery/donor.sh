@@ -19,7 +19,7 @@
 
 rt_init donor "${1:-sqlite}" 28700
 # a pass takes seconds: SQLite copies a ~6 MB file, MariaDB a ~60 MB datadir
-if [ "$rt_backend" = sqlite ]; then bwlimit=1000; else bwlimit=10000; fi
+if [ "$rt_backend" = sqlite ]; then bwlimit=700; else bwlimit=6000; fi
 rt_start_cluster 5 "sync_options = --bwlimit=$bwlimit"
 rt_fill big 6000 >/dev/null || rt_bail "cannot fill the big table"
 
@@ -42,10 +42,12 @@ sampler_start() {
 sampler_stop() { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null; }
 
 # Replica I is in its bulk copy (or, with a second argument "any", in
-# either pass).
+# either pass).  Leaves the donor and the primary of that probe in
+# copy_donor and copy_primary.
 copying() {
-    local up t_phase
+    local up t_phase t_donor cprimary
     eval "$(rt_get "$1")"
+    copy_donor=$t_donor copy_primary=$cprimary
     [ "$t_phase" = bulk-copy ] || { [ "${2:-}" = any ] && [ "$t_phase" = final-copy ]; }
 }
 
@@ -66,12 +68,10 @@ case_donor_killed() {
     say "restarting replica $b"
     rt_restart "$b" || return 1
     rt_wait 60 "replica $b is copying" copying "$b" || { rt_transfer_story "$b" "$mark"; return 1; }
-    eval "$(rt_get "$b")"
-    donor=$t_donor
-    primary=$(rt_primary)
-    say "replica $b copies from replica $donor (primary: $primary); killing replica $donor"
-    [ "$donor" != "$primary" ] || { fail "the primary was chosen as the donor while backups could serve"; return 1; }
+    donor=$copy_donor primary=$copy_primary
     rt_kill "$donor" || return 1
+    say "replica $b was copying from replica $donor (primary: $primary): killed replica $donor"
+    [ "$donor" != "$primary" ] || { fail "the primary was chosen as the donor while backups could serve"; return 1; }
     rt_logsince "$b" "$mark" | has 'state transfer: waiting-donor' &&
         { fail "test too slow: the bulk copy was over before the donor was killed"; return 1; }
     rt_wait 120 "replica $b finished with another donor and rejoined" rt_rejoined "$b" "$mark" ||
