@@ -299,6 +299,44 @@ static MYSQL_STMT *cache_get(struct backend_session *s, const char *sql, size_t 
     return st;
 }
 
+/* Run a cached prepared statement that returns no rows with these
+ * parameters (one round trip, no parsing). */
+static int stmt_run(struct backend_session *s, const char *sql, size_t len, MYSQL_BIND *params,
+                    bool *aborted, struct err *e)
+{
+    MYSQL_STMT *st = cache_get(s, sql, len, aborted, e);
+    if (!st)
+        return -1;
+    if (mysql_stmt_bind_param(st, params) || mysql_stmt_execute(st)) {
+        fail_stmt(s, st, aborted, e);
+        if (s->conn)
+            cache_drop(s, st);
+        return -1;
+    }
+    if (mysql_stmt_field_count(st) > 0)
+        mysql_stmt_free_result(st);
+    return 0;
+}
+
+/* The execution context as parameters of a prepared SET: the timestamp as
+ * exact decimal text (a double would round the microseconds), the seeds,
+ * insert ids and pseudo_thread_id as unsigned integers (vals[0..n)). */
+static void ctx_binds(MYSQL_BIND *b, char *ts, unsigned long *ts_len, uint64_t ts_us,
+                      unsigned long long *vals, unsigned n)
+{
+    memset(b, 0, sizeof *b * (n + 1));
+    *ts_len = (unsigned long)sprintf(ts, "%" PRIu64 ".%06u", ts_us / 1000000u, (unsigned)(ts_us % 1000000u));
+    b[0].buffer_type = MYSQL_TYPE_NEWDECIMAL;
+    b[0].buffer = ts;
+    b[0].buffer_length = *ts_len;
+    b[0].length = ts_len;
+    for (unsigned i = 0; i < n; i++) {
+        b[i + 1].buffer_type = MYSQL_TYPE_LONGLONG;
+        b[i + 1].buffer = &vals[i];
+        b[i + 1].is_unsigned = 1;
+    }
+}
+
 /* The session cannot be used again: its transaction is gone. */
 static void session_lose(struct backend_session *s, const char *why)
 {
@@ -1172,7 +1210,22 @@ static int exec_write(struct backend_session *s, const char *sql, size_t len,
     lid_before = s->lid_valid ? s->lid : 0;
     first = s->stmts == 0 && !in_server_txn(s);
 
-    /* trap 8: the context is set before the statement runs */
+    /* trap 8: the context is set before the statement runs: by a prepared
+     * SET when nothing else changes (a transaction's first statement), else
+     * as text, with the savepoint of a later statement in the same round
+     * trip */
+    if (first && !s->short_lock_wait && s->ro == BMY_RO_OFF) {
+        static const char pset[] = "SET @@session.timestamp=?, @@session.rand_seed1=?, @@session.rand_seed2=?";
+        MYSQL_BIND b[3];
+        char ts[32];
+        unsigned long ts_len;
+        unsigned long long v[2] = {ctx->seed1, ctx->seed2};
+        ctx_binds(b, ts, &ts_len, ctx->ts_us, v, 2);
+        if (stmt_run(s, pset, sizeof pset - 1, b, aborted, e) < 0)
+            return -1;
+        s->ts_pinned = true;
+        goto run_it;
+    }
     n = snprintf(set, sizeof set,
                  "SET @@session.timestamp=%" PRIu64 ".%06u, @@session.rand_seed1=%" PRIu64
                  ", @@session.rand_seed2=%" PRIu64 "%s%s%s%s",
@@ -1194,6 +1247,7 @@ static int exec_write(struct backend_session *s, const char *sql, size_t len,
     s->ts_pinned = true;
     s->short_lock_wait = false;
     s->ro = BMY_RO_OFF;
+run_it:
     s->state = BMY_TXN;
     s->stmts++;
 
@@ -1825,7 +1879,8 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
     const char *db = NULL;
     struct buf b;
     char head[256];
-    bool env_changed = false;
+    bool env_changed = false, other = false;
+    const char *ptid = NULL;
     int rc = 0;
 
     if (!s->env_valid && env_read(s, e) < 0)
@@ -1893,6 +1948,10 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
         if (strcmp(key, "sql_mode") == 0 || strcmp(key, "character_set_client") == 0 ||
             strcmp(key, "collation_connection") == 0 || strcmp(key, "old_mode") == 0)
             env_changed = true;
+        if (strcmp(key, "pseudo_thread_id") == 0)
+            ptid = val; /* changes with the client: set by the prepared SET */
+        else
+            other = true;
         buf_append(&b, ", @@session.", 12);
         buf_append(&b, key, kv->key.len);
         buf_append(&b, mysqlu_env_vars[vi].numeric ? "=" : "='", mysqlu_env_vars[vi].numeric ? 1 : 2);
@@ -1906,6 +1965,28 @@ static int apply_context(struct backend_session *s, const struct proto_stmt *st,
     }
     if (env_changed)
         cache_clear(s); /* sql_mode, character sets: fixed into prepared statements */
+    if (!other) {
+        /* the usual case: only the statement's own context (and the
+         * primary's connection id) change: a prepared SET, no parsing */
+        static const char p5[] = "SET @@session.timestamp=?, @@session.rand_seed1=?, @@session.rand_seed2=?, "
+                                 "@@session.insert_id=?, @@session.last_insert_id=?";
+        static const char p6[] = "SET @@session.timestamp=?, @@session.rand_seed1=?, @@session.rand_seed2=?, "
+                                 "@@session.insert_id=?, @@session.last_insert_id=?, @@session.pseudo_thread_id=?";
+        MYSQL_BIND pb[6];
+        char ts[32];
+        unsigned long ts_len;
+        unsigned long long v[5] = {st->seed1, st->seed2, st->insert_id, st->last_insert_id,
+                                   ptid ? strtoull(ptid, NULL, 10) : 0};
+        ctx_binds(pb, ts, &ts_len, st->ts_us, v, ptid ? 5 : 4);
+        buf_close(&b);
+        if (stmt_run(s, ptid ? p6 : p5, ptid ? sizeof p6 - 1 : sizeof p5 - 1, pb, aborted, e) < 0) {
+            s->env_valid = false;
+            return conn_gone((unsigned)e->native) || transient(e) || !s->conn ? -1 : 1;
+        }
+        if (ptid && env_put(s, "pseudo_thread_id", ptid) < 0)
+            return nomem(e);
+        return 0;
+    }
     if (sq(s, (const char *)b.data, b.len, aborted, e) < 0) {
         rc = conn_gone((unsigned)e->native) || transient(e) ? -1 : 1;
         s->env_valid = false; /* some may have been set */
