@@ -101,6 +101,9 @@ struct replica {
     bool donor_busy;            /* a donor thread is running */
     bool donor_stopped;         /* donor: applying paused and the database stopped */
     time_t next_verify;         /* primary: when to run the periodic checksum check */
+    /* log holds: a replica rejoining after a copy needs entries from hold_op[i] */
+    uint64_t hold_op[ADDR_MAX_REPLICAS];
+    time_t hold_until[ADDR_MAX_REPLICAS];
     bool verifying;             /* a verify thread runs */
 };
 

@@ -776,6 +776,11 @@ static void retain_log(struct replica *r, uint64_t durable)
     if (!r->vr || durable <= keep)
         return;
     below = durable - keep + 1; /* entries below this op may go */
+    for (uint32_t i = 0; i < r->n; i++) {
+        /* a replica rejoining after a state transfer needs the log from here */
+        if (r->hold_op[i] && time(NULL) < r->hold_until[i] && r->hold_op[i] < below)
+            below = r->hold_op[i];
+    }
     if (below <= wal_first_op(r->wal))
         return;
     if (wal_drop_before(r->wal, below, &e) < 0) {
@@ -919,8 +924,11 @@ static void on_mail(struct replica *r, struct mail *m)
         if (m->e.code == ERR_CORRUPT && !r->vr)
             break; /* already out of service */
         if (m->e.code == ERR_CORRUPT) {
-            /* apply halted: never lead; repair by copying a donor */
+            /* apply halted or the database is damaged: never lead; repair
+             * by copying a donor (a primary hands over first) */
             r->halted = true;
+            if (vr_is_primary(r->vr))
+                vr_step_down(r->vr);
             vr_set_declining(r->vr, true);
             replica_drain(r);
             admin_start_transfer(r, m->e.msg);
@@ -1497,6 +1505,17 @@ int replica_db_start(struct replica *r, bool after_transfer, struct err *e)
         if (!dsn)
             return err_set(e, ERR_NOMEM, "out of memory");
         r->be = backend_open(dsn, e);
+        if (!r->be && cfg->start_server && *cfg->start_server && e->code != ERR_CONFIG) {
+            /* the database server may have been left stopped (a donor or a
+             * transfer killed half-way): start it and try again */
+            struct err he;
+            log_warn("cannot open the backend (%s): running start_server", e->msg);
+            if (transfer_run_hook("start_server", cfg->start_server,
+                                  cfg->start_timeout ? cfg->start_timeout : 120, &he) == 0)
+                r->be = backend_open(dsn, e);
+            else
+                log_error("%s", he.msg);
+        }
         explicit_bzero(dsn, strlen(dsn));
         free(dsn);
     }

@@ -412,7 +412,23 @@ void admin_ctl(struct replica *r, struct net_conn *c, const struct proto_ctl *q)
         }
         return;
     }
-    replica_send_error(c, q->req, ERR_INVALID, "unknown command '%s' (checksum, resync)", cmd);
+    if (strcmp(cmd, "hold") == 0) {
+        /* a replica copying a donor's database will need our log from op */
+        const char *op = kv_get(&q->args, "op"), *ttl = kv_get(&q->args, "ttl_s"),
+                   *who = kv_get(&q->args, "holder");
+        unsigned long i = who ? strtoul(who, NULL, 10) : ULONG_MAX;
+        if (!op || !ttl || i >= r->n) {
+            replica_send_error(c, q->req, ERR_INVALID, "hold needs op, ttl_s and holder");
+            return;
+        }
+        r->hold_op[i] = strtoull(op, NULL, 10);
+        r->hold_until[i] = time(NULL) + (time_t)strtoul(ttl, NULL, 10);
+        log_info("keeping the log from op %llu for replica %lu (state transfer)",
+                 (unsigned long long)r->hold_op[i], i);
+        ctl_reply(c, q->req, r->self, 0, NULL);
+        return;
+    }
+    replica_send_error(c, q->req, ERR_INVALID, "unknown command '%s' (checksum, resync, hold)", cmd);
 }
 
 /* ---- the periodic checksum check ---- */
@@ -436,7 +452,7 @@ static void *verify_main(void *arg)
     } else {
         int bad = 0;
         for (size_t i = 0; i < cfg->nreplicas; i++) {
-            if (!vres.answered[i] || vres.group[i] == vres.majority)
+            if (!vres.failed[i] && (!vres.answered[i] || vres.group[i] == vres.majority))
                 continue;
             bad++;
             log_error("periodic verify at op %llu: replica %zu's data differs from the "

@@ -241,6 +241,15 @@ static void send_msg(struct session *s, const struct proto_msg *m)
 
 static void send_error(struct session *s, uint64_t req, const struct err *e)
 {
+    if (e->code == ERR_CORRUPT) {
+        /* the database itself is damaged: this replica must stop serving
+         * (and leading) and repair itself from a donor */
+        struct mail *f = mail_new(MAIL_FATAL);
+        if (f) {
+            err_copy(&f->e, e);
+            replica_post(s->p.r, f);
+        }
+    }
     struct mail *ml = mail_error(s->p.conn_id, req, e, max_frame(s));
     if (ml)
         replica_post(s->p.r, ml);

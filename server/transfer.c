@@ -10,7 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +26,11 @@
 #include "logging.h"
 #include "proto.h"
 
-extern char **environ;
-
 #define MARKER_NAME "recall-cluster"
 #define PROBE_TIMEOUT_MS 2000
 #define BACKOFF_MAX_S 30
+#define DONOR_SLACK 100        /* a donor this many ops behind the best is not up to date */
+#define HOLD_TTL_S 600         /* how long replicas keep the log the copy needs */
 
 struct transfer {
     const struct cfg *cfg;
@@ -42,6 +42,7 @@ struct transfer {
     pthread_cond_t cv;
     struct transfer_progress prog;
     pid_t child;                   /* running rsync/hook, 0 if none */
+    uint64_t next_progress_log;    /* ms: when to log progress next */
 };
 
 static uint64_t now_ms(void)
@@ -146,10 +147,8 @@ typedef void (*line_cb)(void *arg, const char *line);
 static int run_cmd(struct transfer *t, char *const argv[], unsigned timeout_s, line_cb cb,
                    void *arg, struct err *e)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    int pfd[2], status = 0, rc;
-    pid_t pid;
+    int pfd[2], status = 0;
+    pid_t pid, parent = getpid();
     char buf[4096], line[1024];
     size_t ll = 0;
     uint64_t deadline = timeout_s ? now_ms() + (uint64_t)timeout_s * 1000 : UINT64_MAX;
@@ -157,21 +156,33 @@ static int run_cmd(struct transfer *t, char *const argv[], unsigned timeout_s, l
 
     if (pipe2(pfd, O_CLOEXEC) < 0)
         return err_set_errno(e, errno, "pipe");
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, pfd[1], STDERR_FILENO);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawnattr_init(&at);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&at, 0);
-    rc = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    close(pfd[1]);
-    if (rc != 0) {
+    pid = fork();
+    if (pid < 0) {
+        int err = errno;
         close(pfd[0]);
-        return err_set(e, ERR_IO, "cannot run %s: %s", argv[0], strerror(rc));
+        close(pfd[1]);
+        return err_set(e, ERR_IO, "cannot run %s: %s", argv[0], strerror(err));
     }
+    if (pid == 0) {
+        /* the child: only async-signal-safe calls until exec.  It dies with
+         * recalld (an orphaned rsync must not keep writing into the
+         * database directory), in a process group of its own so a timeout
+         * kills everything it started, with SIGPIPE as programs expect. */
+        int devnull = open("/dev/null", O_RDONLY);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL);
+        if (devnull >= 0)
+            dup2(devnull, STDIN_FILENO);
+        dup2(pfd[1], STDOUT_FILENO);
+        dup2(pfd[1], STDERR_FILENO);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    setpgid(pid, pid); /* as the child does: no window where a kill misses */
+    close(pfd[1]);
     if (t) {
         pthread_mutex_lock(&t->mu);
         t->child = pid;
@@ -301,8 +312,26 @@ static void rsync_line(void *arg, const char *line)
         return;
     }
     bytes = parse_size(p, &end);
-    if (sscanf(end, " %u%% %lf%7[kKMGTB]/s %u:%u:%u", &pct, &rate, unit, &h, &m, &s) < 3)
+    if (sscanf(end, " %u%% %lf%7[kKMGTB]/s %u:%u:%u", &pct, &rate, unit, &h, &m, &s) < 3) {
+        /* not a progress line after all (rsync appends its errors to one) */
+        log_info("rsync: %s", line);
+        pthread_mutex_lock(&t->mu);
+        snprintf(t->prog.error, sizeof t->prog.error, "rsync: %s", p);
+        pthread_mutex_unlock(&t->mu);
         return;
+    }
+    {
+        /* rsync appends some errors to a progress line */
+        const char *err = strstr(end, "rsync");
+        if (!err)
+            err = strstr(end, "rror");
+        if (err) {
+            log_info("rsync: %s", line);
+            pthread_mutex_lock(&t->mu);
+            snprintf(t->prog.error, sizeof t->prog.error, "%s", err);
+            pthread_mutex_unlock(&t->mu);
+        }
+    }
     if (unit[0] == 'k' || unit[0] == 'K')
         rate *= 1024;
     else if (unit[0] == 'M')
@@ -314,6 +343,11 @@ static void rsync_line(void *arg, const char *line)
     t->prog.total = pct ? bytes * 100 / pct : 0;
     t->prog.rate = rate;
     t->prog.eta_s = rate > 0 && t->prog.total > bytes ? (int)((double)(t->prog.total - bytes) / rate) : 0;
+    if (now_ms() >= t->next_progress_log) {
+        t->next_progress_log = now_ms() + 5000;
+        log_info("state transfer: %s %.1f MB of %.1f MB at %.1f MB/s, ETA %d s", t->prog.phase,
+                 (double)bytes / 1e6, (double)t->prog.total / 1e6, rate / 1e6, t->prog.eta_s);
+    }
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -382,9 +416,16 @@ static int choose_donor(struct transfer *t, struct err *e)
                 view = st[i].view;
         }
     }
+    /* up to date: within DONOR_SLACK ops of the most advanced candidate;
+     * among those a backup, the primary only when no backup qualifies */
+    uint64_t top = 0;
+    for (size_t i = 0; i < cfg->nreplicas; i++)
+        if (up[i] && st[i].status == STATUS_NORMAL && st[i].view == view && st[i].applied > top)
+            top = st[i].applied;
     for (size_t i = 0; i < cfg->nreplicas; i++) {
         bool backup;
-        if (!up[i] || st[i].status != STATUS_NORMAL || st[i].view != view)
+        if (!up[i] || st[i].status != STATUS_NORMAL || st[i].view != view ||
+            st[i].applied + DONOR_SLACK < top)
             continue;
         backup = st[i].primary != i;
         if (best < 0 || (backup && !best_backup) ||
@@ -442,6 +483,47 @@ static void remove_sqlite_sidecars(const char *db)
     unlink(p);
     snprintf(p, sizeof p, "%s-shm", db);
     unlink(p);
+}
+
+/* Ask every replica to keep its log from `op` on for a while: whichever
+ * is primary when this replica rejoins must still hold what the copy lacks,
+ * however fast the others write.  Best effort: a replica that misses it
+ * only risks another copy. */
+static void hold_logs(struct transfer *t, uint64_t op)
+{
+    const struct cfg *cfg = t->cfg;
+    char opstr[24], ttl[16], who[16];
+    snprintf(opstr, sizeof opstr, "%llu", (unsigned long long)op);
+    snprintf(ttl, sizeof ttl, "%d", HOLD_TTL_S);
+    snprintf(who, sizeof who, "%zu", cfg->self);
+    for (size_t i = 0; i < cfg->nreplicas; i++) {
+        struct ctlconn c;
+        struct proto_msg m;
+        struct err e;
+        if (i == cfg->self ||
+            ctl_open(&c, &cfg->replicas[i], cfg->cluster_id, PROBE_TIMEOUT_MS, NULL, &e) < 0)
+            continue;
+        memset(&m, 0, sizeof m);
+        m.type = MSG_CTL;
+        m.u.ctl.req = 1;
+        proto_str_setz(&m.u.ctl.command, "hold");
+        if (proto_list_kv_resize(&m.u.ctl.args, 3) == 0) {
+            proto_str_setz(&m.u.ctl.args.v[0].key, "op");
+            proto_str_setz(&m.u.ctl.args.v[0].val, opstr);
+            proto_str_setz(&m.u.ctl.args.v[1].key, "ttl_s");
+            proto_str_setz(&m.u.ctl.args.v[1].val, ttl);
+            proto_str_setz(&m.u.ctl.args.v[2].key, "holder");
+            proto_str_setz(&m.u.ctl.args.v[2].val, who);
+        }
+        if (ctl_send(&c, &m, PROBE_TIMEOUT_MS, &e) == 0) {
+            proto_msg_free(&m);
+            if (ctl_recv(&c, &m, PROBE_TIMEOUT_MS, &e) == 0)
+                proto_msg_free(&m);
+        } else {
+            proto_msg_free(&m);
+        }
+        ctl_close(&c);
+    }
 }
 
 /* One attempt: returns 0 with *applied = the donor's applied op. */
@@ -503,6 +585,7 @@ static int attempt(struct transfer *t, uint64_t *applied, struct err *e)
         goto out;
     *applied = rep.u.sync_reply.applied;
     proto_msg_free(&rep);
+    hold_logs(t, *applied + 1);
 
     set_phase(t, "final-copy");
     if (sqlite)

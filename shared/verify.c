@@ -109,8 +109,11 @@ int verify_cluster(const struct replica_addr *v, size_t n, uint64_t cluster, int
             out->answered[i] = checksum_at(&v[i], cluster, target, timeout_ms, &st[i], &ce) == 0;
             if (!out->answered[i]) {
                 snprintf(out->error[i], sizeof out->error[i], "%s", ce.msg);
+                /* it answered with an error: it is there, and not sound */
+                out->failed[i] = ce.code == ERR_SQL;
                 continue;
             }
+            out->failed[i] = false;
             out->error[i][0] = '\0';
             if (!got++)
                 first = st[i].applied;

@@ -19,6 +19,8 @@ struct verify_result {
     uint64_t op;                           /* the op every answer was taken at */
     size_t n;
     bool answered[ADDR_MAX_REPLICAS];
+    bool failed[ADDR_MAX_REPLICAS];        /* reachable, but its checksum failed
+                                              (a damaged database, for instance) */
     char error[ADDR_MAX_REPLICAS][160];    /* why a replica did not answer */
     struct proto_list_kv sums[ADDR_MAX_REPLICAS]; /* (table, checksum), owned */
     int group[ADDR_MAX_REPLICAS];          /* replicas with identical sums share a group; -1 none */

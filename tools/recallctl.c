@@ -165,6 +165,19 @@ static int cmd_status(const struct replica_addr *v, size_t n, bool json, int tim
                    role && r[i].st.view == view ? role : "backup", status_name(r[i].st.status),
                    (unsigned long long)r[i].st.op, (unsigned long long)r[i].st.commit,
                    (unsigned long long)r[i].st.applied, lag);
+            const char *phase = detail(&r[i].st, "transfer_phase");
+            if (phase) {
+                const char *b = detail(&r[i].st, "transfer_bytes"), *tot = detail(&r[i].st, "transfer_total"),
+                           *rate = detail(&r[i].st, "transfer_rate"), *eta = detail(&r[i].st, "transfer_eta_s"),
+                           *donor = detail(&r[i].st, "transfer_donor"), *err = detail(&r[i].st, "transfer_error");
+                printf("    state transfer: %s, %.1f of %.1f MB at %.1f MB/s, ETA %s s, donor %s%s%s\n",
+                       phase, b ? atof(b) / 1e6 : 0.0, tot ? atof(tot) / 1e6 : 0.0,
+                       rate ? atof(rate) / 1e6 : 0.0, eta ? eta : "?", donor ? donor : "?",
+                       err ? "; last error: " : "", err ? err : "");
+            }
+            const char *don = detail(&r[i].st, "donating");
+            if (don)
+                printf("    donating its database: %s\n", don);
         }
     }
     for (size_t i = 0; i < n; i++)
@@ -259,7 +272,8 @@ static int cmd_verify(const struct replica_addr *v, size_t n, bool json, int tim
     }
     for (size_t i = 0; i < n; i++) {
         got += vr.answered[i];
-        if (vr.answered[i] && vr.group[i] != (vr.majority >= 0 ? vr.majority : 0))
+        if ((vr.answered[i] && vr.group[i] != (vr.majority >= 0 ? vr.majority : 0)) ||
+            vr.failed[i])
             differ++;
     }
     if (json) {
@@ -282,7 +296,8 @@ static int cmd_verify(const struct replica_addr *v, size_t n, bool json, int tim
         printf("checksums at op %llu on %d of %zu replicas\n", (unsigned long long)vr.op, got, n);
         for (size_t i = 0; i < n; i++) {
             if (!vr.answered[i]) {
-                printf("  replica %zu: no answer: %s\n", i, vr.error[i]);
+                printf("  replica %zu: %s: %s\n", i,
+                       vr.failed[i] ? "CHECKSUM FAILED" : "no answer", vr.error[i]);
                 continue;
             }
             if (vr.group[i] == (vr.majority >= 0 ? vr.majority : 0))
