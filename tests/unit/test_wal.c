@@ -436,6 +436,41 @@ START_TEST(wal_read_outside_range_fails_cleanly)
 }
 END_TEST
 
+START_TEST(wal_read_detects_damage_behind_its_back)
+{
+    char *dir = testhelp_tmpdir("wal"), path[512];
+    struct wal *w = open_ok(dir, 0);
+    unsigned char x = 0;
+    struct buf b;
+    struct err e;
+    off_t off;
+    int fd;
+
+    for (uint64_t op = 1; op <= 10; op++)
+        append_ok(w, op, 0);
+    sync_ok(w, 10);
+    seg_path(path, sizeof path, dir, 1);
+    off = record_end(path, 4) + WAL_RECORD_HEADER; /* payload of op 6 */
+    fd = open(path, O_RDWR);
+    ck_assert_int_eq(pread(fd, &x, 1, off), 1);
+    x ^= 0x40;
+    ck_assert_int_eq(pwrite(fd, &x, 1, off), 1);
+    close(fd);
+    buf_init(&b);
+    ck_assert_int_eq(wal_read(w, 6, &b, &e), -1);
+    ck_assert_int_eq(e.code, ERR_CORRUPT);
+    ck_assert_ptr_nonnull(strstr(e.msg, "00000000000000000001.seg"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "offset"));
+    ck_assert_uint_eq(b.len, 0);
+    check_op(w, 5, 0);
+    check_op(w, 7, 0);
+    buf_close(&b);
+    wal_close(w);
+    testhelp_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(wal_segment_rollover)
 {
     char *dir = testhelp_tmpdir("wal");
@@ -1493,6 +1528,7 @@ static Suite *suite(void)
     tcase_add_test(tc, wal_first_append_sets_start_and_wrong_ops_fail);
     tcase_add_test(tc, wal_record_lengths);
     tcase_add_test(tc, wal_read_outside_range_fails_cleanly);
+    tcase_add_test(tc, wal_read_detects_damage_behind_its_back);
     tcase_add_test(tc, wal_segment_rollover);
     tcase_add_test(tc, wal_truncate_after_cuts_and_reappends);
     tcase_add_test(tc, wal_drop_before_unlinks_old_segments);
