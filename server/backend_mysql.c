@@ -384,6 +384,13 @@ static int fail_with(struct backend_session *s, unsigned no, const char *state, 
             s->stmts = 0;
     } else if (no == 1045) {
         code = ERR_AUTH;
+    } else if (no == 1812 || no == 1814 || no == 1877 || no == 126 || no == 127 || no == 145 ||
+               (no == 1030 && (strstr(text, "Tablespace") || strstr(text, "orrupt")))) {
+        /* the replica's own files are damaged (a missing or discarded
+         * tablespace, a corrupt table): not the statement's fault; the
+         * replica repairs itself (recalld acts on ERR_CORRUPT) */
+        code = ERR_CORRUPT;
+        state = "XX001";
     }
     if (aborted)
         *aborted = abort;
