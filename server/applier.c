@@ -67,6 +67,8 @@ struct applier {
     uint64_t log_end;           /* L: a DDL at L has no outcome entry (yet) */
     uint64_t limit;             /* apply nothing above this op */
     bool busy;                  /* inside apply_one */
+    int publishing;             /* popped by a session, applied not yet published */
+    int quiet_waiters;          /* threads in applier_wait_quiet */
     bool stop;
     bool halted;
     struct backend_session *bs; /* apply session, owned by the thread */
@@ -141,7 +143,9 @@ int applier_push(struct applier *a, const struct proto_entry *entry, struct sess
      * straight away, without a round through the applier thread */
     if (a->head == it && !a->busy)
         j = dispatch_head(a, &to);
-    if (!j)
+    /* while the head is with its owner, whoever answers for it moves on to
+     * this entry: nobody to wake */
+    if (!j && (a->head == it || !a->head->dispatched))
         pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     dispatch_send(to, j);
@@ -168,12 +172,15 @@ int applier_wait_quiet(struct applier *a, unsigned timeout_ms)
         until.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&a->mu);
-    while (!a->stop && (a->busy || (a->head && !a->halted && a->head->entry.op <= a->limit))) {
+    a->quiet_waiters++;
+    while (!a->stop && (a->busy || a->publishing ||
+                        (a->head && !a->halted && a->head->entry.op <= a->limit))) {
         if (pthread_cond_timedwait(&a->cv, &a->mu, &until) == ETIMEDOUT) {
             rc = -1;
             break;
         }
     }
+    a->quiet_waiters--;
     pthread_mutex_unlock(&a->mu);
     return rc;
 }
@@ -216,10 +223,7 @@ void applier_commit_result(struct applier *a, uint64_t op, bool ok, const struct
             if (a->tail == it)
                 a->tail = NULL;
             done = it;
-            /* applied is published before the next owner may commit */
-            pthread_mutex_unlock(&a->mu);
-            advance(a, op, 0, false);
-            pthread_mutex_lock(&a->mu);
+            a->publishing++;
             j = dispatch_head(a, &to);
         } else {
             /* re-executed by the applier thread, in its own session */
@@ -231,9 +235,17 @@ void applier_commit_result(struct applier *a, uint64_t op, bool ok, const struct
             pthread_cond_broadcast(&a->cv); /* the applier thread, applier_wait_quiet */
     }
     pthread_mutex_unlock(&a->mu);
+    /* the next owner first (the serial path), then publish: advance keeps
+     * applied monotonic whichever of the two gets there first */
     dispatch_send(to, j);
-    if (done)
+    if (done) {
+        advance(a, op, 0, false);
+        pthread_mutex_lock(&a->mu);
+        if (--a->publishing == 0 && a->quiet_waiters)
+            pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
         item_free(done);
+    }
     if (drop)
         session_unref(drop);
 }
@@ -558,8 +570,16 @@ static void *applier_main(void *arg)
             continue;
         }
         if (it->dispatched) {
-            /* its owner commits it and passes the turn on */
-            pthread_cond_wait(&a->cv, &a->mu);
+            /* its owner commits it and passes the turn on; a stream of the
+             * primary's own commits may never come back here: flush anyway */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += FLUSH_INTERVAL_S;
+            if (pthread_cond_timedwait(&a->cv, &a->mu, &ts) == ETIMEDOUT && !a->stop && !a->halted) {
+                pthread_mutex_unlock(&a->mu);
+                maybe_flush(a);
+                pthread_mutex_lock(&a->mu);
+            }
             continue;
         }
         if (it->owner) {
