@@ -47,35 +47,6 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 CLASSES = ["kill", "pause", "partition", "clock", "slowdisk", "diskfull", "clientcut", "rolling",
            "dbkill"]
 MARIADB_ONLY = {"dbkill"}
-# Checks that fail because of a bug already reported: when such a check
-# fails, its TAP line carries a TODO directive (automake counts it as XFAIL,
-# not a failure) and the summary lists it; when it passes it is a plain
-# "ok" (the faults are random, so a pass does not prove the fix).  Remove
-# the entry once the bug is fixed: the check then fails the suite again.
-KNOWN_BUGS = {
-    "clientcut-availability":
-        "librecall waits for a silent replica until the request timeout: a read (or "
-        "read-only transaction) sent to a replica the client cannot reach fails with HYT00 "
-        "although a majority answers (driver/route.c, read_quorum/read_simple)",
-    "write-08006":
-        "librecall reports 08006 (no majority, 'retry later') for an autocommit write or "
-        "COMMIT it had already sent when the replicas stay unreachable until the request "
-        "timeout, though the write may commit (and did): do_write() in driver/route.c "
-        "returns route_find_primary()'s error after `sent` instead of the 'may still commit' "
-        "HYT00",
-    "dbkill-stepdown":
-        "a primary whose MariaDB server is gone never steps down: the applier's "
-        "ensure_session() retries the connection forever without note_failure(), so the "
-        "step-down after view_change_timeout_ms never comes (server/applier.c)",
-    "donor-crash-db-stopped":
-        "a state-transfer donor killed while its database is stopped for the final pass "
-        "does not start again: recalld cannot connect to the database it stopped itself "
-        "and never runs start_server (server/replica.c state transfer, startup)",
-    "rolling-catchup":
-        "recalld drops its whole log at start when its database has applied all of it "
-        "(server/replica.c, load_log), so a replica that was down during a rolling restart "
-        "of the others finds its entries gone everywhere and needs a state transfer",
-}
 AVAIL_BOUND_S = 4.0
 WORKLOADS = ["register", "bank", "append", "unique"]
 ACCOUNTS, BALANCE = 5, 100
@@ -1133,32 +1104,20 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
         line = [l for l in r.stdout.splitlines() if l.startswith("RESULT ")]
         res = parse_result(line[-1]) if line else {"valid": "no", "verdict": r.stdout[-300:]}
         res["files"] = files
-        if res.get("valid") != "yes" and line:
-            # is it only the known bug?  The same check with 08006 failures
-            # taken as unknown outcomes (what they really are) tells.
-            r2 = sh(cmd + ["--report", os.path.join(ph.dir, w + ".report-08006-unknown"),
-                           "--unknown-errors", "08006"] + files, check=False, timeout=600)
-            line2 = [l for l in r2.stdout.splitlines() if l.startswith("RESULT ")]
-            if line2 and parse_result(line2[-1]).get("valid") == "yes":
-                res["known"] = "write-08006"
         ph.results[w] = res
 
     if ph.kind == "clientcut":
         slow = slow_operations(ph.dir, AVAIL_BOUND_S)
         ph.checks.append((not slow, "%s: every operation completed within %.0f s while the "
                           "clients could not reach one backup" % (ph.name, AVAIL_BOUND_S),
-                          "\n".join(slow[:20]), "clientcut-availability"))
+                          "\n".join(slow[:20])))
 
     ph.wall[1] = time.time()
     # state transfers the phase caused (recalld logs them loudly)
     ph.transfers = sum(cluster.log_since(i, log_marks[i]).count("STATE TRANSFER:")
                        for i in range(cluster.n))
     for i, why in nem.failed_restarts:
-        text = cluster.log_since(i, log_marks[i])
-        known = "donor-crash-db-stopped" if ("final pass" in text and
-                                              "cannot connect to MySQL" in why) else None
-        ph.checks.append((False, "%s: r%d started again after the fault" % (ph.name, i), why,
-                          known))
+        ph.checks.append((False, "%s: r%d started again after the fault" % (ph.name, i), why))
     for i, was_primary, t_kill, t_back in nem.dbkill_windows:
         if not was_primary or t_back - t_kill < 12 * 10**9:
             continue
@@ -1213,24 +1172,16 @@ class Run:
         self.phases = []
         self.ntap = 0
         self.failed = []
-        self.known = []
         self.replaced = 0
         self.cluster = None
         self.started = time.time()
         self.error = None
 
-    def tap_line(self, ok, desc, detail="", known=None):
+    def tap_line(self, ok, desc, detail=""):
         self.ntap += 1
-        todo = " # TODO known bug: " + KNOWN_BUGS[known] if known in KNOWN_BUGS and not ok \
-            else ""
         if self.tap:
-            print("%s %d - %s%s" % ("ok" if ok else "not ok", self.ntap, desc, todo), flush=True)
-        if not ok and todo:
-            self.known.append(desc)
-            say("known bug (not counted as a failure): %s" % KNOWN_BUGS[known])
-            for l in (detail or "").splitlines()[:10]:
-                say("  " + l)
-        elif not ok:
+            print("%s %d - %s" % ("ok" if ok else "not ok", self.ntap, desc), flush=True)
+        if not ok:
             self.failed.append(desc)
             say("FAILED: %s" % desc)
             for l in (detail or "").splitlines()[:30]:
@@ -1254,7 +1205,7 @@ class Run:
                     detail += open(rep).read()[:3000]
                 except OSError:
                     pass
-            self.tap_line(ok, desc, detail, r.get("known"))
+            self.tap_line(ok, desc, detail)
 
     def execute(self):
         rng = random.Random(self.seed)
@@ -1400,11 +1351,6 @@ class Run:
             if ph.clock_skew and (abs(ph.clock_skew[0]) > 60 or abs(ph.clock_skew[1]) > 60):
                 lines.append("%-22s statement clock off the real clock: first row %+.0f s, "
                              "last row %+.0f s" % ("", ph.clock_skew[0], ph.clock_skew[1]))
-        if self.known:
-            lines.append("")
-            lines.append("known bugs seen (not counted as failures):")
-            for f in self.known[:10]:
-                lines.append("  " + f)
         if self.failed:
             lines.append("")
             lines.append("failed checks:")
@@ -1417,7 +1363,7 @@ class Run:
             json.dump({"backend": self.backend, "seed": self.seed, "seconds": elapsed,
                        "phases": len(self.phases), "totals": t, "faults": faults,
                        "longest_unavailable_ms": longest, "failed": self.failed,
-                       "known_bugs": self.known, "clusters_replaced": self.replaced,
+                       "clusters_replaced": self.replaced,
                        "error": self.error}, f, indent=1)
 
 
