@@ -1125,15 +1125,14 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
         ph.checks.append((writes > 0, "%s: writes resumed within 10 s of the primary's database "
                           "(r%d) dying (%d acknowledged before it came back)" %
                           (ph.name, i, writes), "no write was acknowledged between 10 s after "
-                          "the kill and the restart of the database", "dbkill-stepdown"))
+                          "the kill and the restart of the database"))
     for b, mark in nem.rolling_checks:
         text = cluster.log_since(b, mark)
         needed = "STATE TRANSFER:" in text
         ph.checks.append((not needed, "%s: r%d, down during a rolling restart of the others, "
                           "caught up from their logs (no state transfer)" % (ph.name, b),
                           "\n".join(l for l in text.splitlines()
-                                     if "TRANSFER" in l or "gone" in l)[:1500],
-                          "rolling-catchup"))
+                                     if "TRANSFER" in l or "gone" in l)[:1500]))
     # what the statement clock did: the unique workload stores the
     # database's idea of "now" with every row
     try:
