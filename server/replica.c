@@ -765,17 +765,22 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ---- log retention ---- */
 
-/* The backend durably holds everything through `durable`: keep
- * log_retain_entries entries below it (so a briefly-down replica catches up
- * from the log) and drop the rest, whole segments at a time. */
+/* The backend durably holds everything through `durable`: keep what
+ * log_retain allows of the log up to it -- at most log_retain_entries
+ * entries and at most log_retain_bytes bytes, so a briefly-down replica
+ * catches up from the log -- and drop the rest, whole segments at a time. */
 static void retain_log(struct replica *r, uint64_t durable)
 {
     uint64_t keep = r->cfg->log_retain_entries ? r->cfg->log_retain_entries : UINT64_MAX;
-    uint64_t below;
+    uint64_t below = durable > keep ? durable - keep + 1 : 0; /* entries below this op may go */
     struct err e;
-    if (!r->vr || durable <= keep)
+    if (!r->vr || durable == 0)
         return;
-    below = durable - keep + 1; /* entries below this op may go */
+    if (r->cfg->log_retain_bytes) {
+        uint64_t by_size = wal_first_op_within(r->wal, durable, r->cfg->log_retain_bytes);
+        if (by_size > below)
+            below = by_size;
+    }
     for (uint32_t i = 0; i < r->n; i++) {
         /* a replica rejoining after a state transfer needs the log from here */
         if (r->hold_op[i] && time(NULL) < r->hold_until[i] && r->hold_op[i] < below)

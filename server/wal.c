@@ -912,6 +912,61 @@ fail:
     return -1;
 }
 
+/* Bytes of segment s from the start of its record k to the end of record
+ * j (k <= j < count). */
+static uint64_t seg_span(const struct wal_seg *s, uint64_t k, uint64_t j)
+{
+    uint64_t end = j + 1 < s->count ? s->offs[j + 1] : s->size;
+    return end - s->offs[k];
+}
+
+uint64_t wal_first_op_within(struct wal *w, uint64_t upto, uint64_t bytes)
+{
+    uint64_t first, total = 0, o;
+
+    pthread_mutex_lock(&w->mu);
+    if (!has_records(w)) {
+        pthread_mutex_unlock(&w->mu);
+        return 0;
+    }
+    first = w->segs[0].first_op;
+    if (upto >= w->next_op)
+        upto = w->next_op - 1;
+    if (upto < first) {
+        pthread_mutex_unlock(&w->mu);
+        return first;
+    }
+    o = upto + 1;
+    for (size_t i = w->nsegs; i-- > 0;) {
+        const struct wal_seg *s = &w->segs[i];
+        uint64_t a = 0, b, hi, span;
+        if (s->count == 0 || s->first_op > upto)
+            continue;
+        hi = upto - s->first_op < s->count ? upto - s->first_op : s->count - 1;
+        span = seg_span(s, 0, hi);
+        if (total + span <= bytes) {
+            total += span;
+            o = s->first_op;
+            continue;
+        }
+        /* the bound falls inside this segment: find its lowest record that
+         * still fits (spans grow as k goes down) */
+        b = hi + 1; /* the answer is in [a, b]; hi + 1: none fits */
+        while (a < b) {
+            uint64_t mid = a + (b - a) / 2;
+            if (total + seg_span(s, mid, hi) <= bytes)
+                b = mid;
+            else
+                a = mid + 1;
+        }
+        if (a <= hi)
+            o = s->first_op + a;
+        break;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return o;
+}
+
 int wal_reset(struct wal *w, uint64_t next_op, struct err *e)
 {
     pthread_mutex_lock(&w->mu);

@@ -92,6 +92,12 @@ int wal_truncate_after(struct wal *w, uint64_t op, struct err *e);
  * remaining record (possibly still < op). */
 int wal_drop_before(struct wal *w, uint64_t op, struct err *e);
 
+/* The lowest op o <= upto such that the records o..upto take at most
+ * `bytes` bytes of the segment files (headers not counted); upto + 1 when
+ * even upto alone is larger, 0 when the log is empty.  For retention by
+ * size: wal_drop_before(w, wal_first_op_within(w, applied, bound)). */
+uint64_t wal_first_op_within(struct wal *w, uint64_t upto, uint64_t bytes);
+
 /* Drop every record durably; the next append must be next_op (>= 1).  Used
  * after a state transfer.  Waits for a running sync to finish. */
 int wal_reset(struct wal *w, uint64_t next_op, struct err *e);

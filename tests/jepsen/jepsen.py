@@ -299,8 +299,7 @@ class Cluster:
         script = """#!/bin/sh
 # recalld as replica I of a fault-test cluster (tests/jepsen/jepsen.py):
 # its own group id (iptables marks its connections), libfaketime for clock
-# jumps, a small log so that the tmpfs data_dir suffices (retention by entry
-# count: recalld does not enforce log_retain's size bound).
+# jumps, a small log so that the tmpfs data_dir suffices.
 conf=""; prev=""
 for a in "$@"; do [ "$prev" = "-c" ] && conf=$a; prev=$a; done
 i=$(basename "$(dirname "$conf")"); i=${i#r}

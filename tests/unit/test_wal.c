@@ -619,6 +619,63 @@ START_TEST(wal_drop_before_unlinks_old_segments)
 }
 END_TEST
 
+/* Retention by size: the answer is the lowest op whose records up to
+ * `upto` fit in `bytes`, checked against a plain sum for many bounds,
+ * across segments, after old segments are dropped and after a reopen. */
+static uint64_t within_model(uint64_t first, uint64_t upto, uint64_t bytes)
+{
+    unsigned char p[300];
+    uint64_t total = 0, o = upto + 1;
+    for (uint64_t op = upto; op >= first; op--) {
+        total += WAL_RECORD_HEADER + payload(op, 0, p);
+        if (total > bytes)
+            break;
+        o = op;
+    }
+    return o;
+}
+
+static void check_within(struct wal *w, uint64_t first, uint64_t last)
+{
+    static const uint64_t bounds[] = {0, 1, 20, 200, 333, 1000, 1023, 1024, 5000, 20000, 1u << 30};
+    for (uint64_t upto = first; upto <= last; upto += 7)
+        for (size_t b = 0; b < sizeof bounds / sizeof *bounds; b++)
+            ck_assert_msg(wal_first_op_within(w, upto, bounds[b]) ==
+                              within_model(first, upto, bounds[b]),
+                          "upto %" PRIu64 " bytes %" PRIu64 ": got %" PRIu64 " want %" PRIu64, upto,
+                          bounds[b], wal_first_op_within(w, upto, bounds[b]),
+                          within_model(first, upto, bounds[b]));
+    /* beyond the end counts from the last record */
+    ck_assert_uint_eq(wal_first_op_within(w, last + 50, 1000), within_model(first, last, 1000));
+    /* below the start: nothing to keep or drop there */
+    if (first > 1)
+        ck_assert_uint_eq(wal_first_op_within(w, first - 1, 1000), first);
+}
+
+START_TEST(wal_first_op_within_bounds_by_size)
+{
+    char *dir = testhelp_tmpdir("wal");
+    struct wal *w = open_ok(dir, 1024);
+    struct err e;
+
+    ck_assert_uint_eq(wal_first_op_within(w, 10, 1000), 0);
+    for (uint64_t op = 1; op <= 200; op++)
+        append_ok(w, op, 0);
+    sync_ok(w, 200);
+    check_within(w, 1, 200);
+    ck_assert_int_eq(wal_drop_before(w, wal_first_op_within(w, 150, 3000), &e), 0);
+    ck_assert_uint_gt(wal_first_op(w), 1);
+    ck_assert_uint_le(wal_first_op(w), within_model(1, 150, 3000));
+    check_within(w, wal_first_op(w), 200);
+    wal_close(w);
+    w = open_ok(dir, 1024);
+    check_within(w, wal_first_op(w), 200);
+    wal_close(w);
+    testhelp_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(wal_reset_sets_next_op)
 {
     char *dir = testhelp_tmpdir("wal");
@@ -1532,6 +1589,7 @@ static Suite *suite(void)
     tcase_add_test(tc, wal_segment_rollover);
     tcase_add_test(tc, wal_truncate_after_cuts_and_reappends);
     tcase_add_test(tc, wal_drop_before_unlinks_old_segments);
+    tcase_add_test(tc, wal_first_op_within_bounds_by_size);
     tcase_add_test(tc, wal_reset_sets_next_op);
     tcase_add_test(tc, wal_second_open_is_refused);
     tcase_add_test(tc, wal_open_creates_missing_directory);
