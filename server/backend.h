@@ -167,7 +167,12 @@ int backend_commit_entry(struct backend_session *s, uint64_t op,
 int backend_commit_empty(struct backend_session *s, struct err *e);
 int backend_rollback(struct backend_session *s, struct err *e);
 
-/* Any replica: open a read-only snapshot and read the applied op in it. */
+/* Any replica: open a read-only snapshot and read the applied op in it.
+ * applied == NULL: do not read it -- the snapshot starts with the first
+ * read, and the caller, which read the in-memory applied op before (a lower
+ * bound of what any later snapshot holds, since it advances only after the
+ * backend commit), reports that.  One backend round trip less for an
+ * autocommit read. */
 int backend_read_begin(struct backend_session *s, uint64_t *applied, struct err *e);
 /* Run a read in the snapshot (fails loudly if the statement writes). */
 int backend_read_exec(struct backend_session *s, const char *sql, uint32_t len,

@@ -19,7 +19,8 @@
  * non-transactional: a durable marker in recall.recall_ddl brackets it.
  * Statements with parameters stay prepared per session (a cache keyed by
  * their text), and a read snapshot's COMMIT is sent without waiting for it,
- * so a read costs two round trips and an autocommit write four.
+ * so a read costs two round trips (one for an autocommit read, whose
+ * applied op recalld takes from memory) and an autocommit write four.
  *
  * Failure modes: a lost connection makes the session unusable (its
  * transaction is gone: ERR_CONN_LOST, *txn_aborted); a deadlock rolls the
@@ -1736,7 +1737,7 @@ static int stmt_u64(struct backend_session *s, const char *sql, size_t len, uint
  * that its first read starts: the read of recall_state.applied, so the
  * snapshot's applied op and the rows of the reads after it come from the
  * same InnoDB read view (trap 4).  Steady state: one round trip, a
- * statement prepared once. */
+ * statement prepared once; none when the caller does without `applied`. */
 static int bmy_read_begin(struct backend_session *s, uint64_t *applied, struct err *e)
 {
     static const char state[] = "SELECT applied FROM recall.recall_state WHERE id = 1";
@@ -1779,6 +1780,8 @@ static int bmy_read_begin(struct backend_session *s, uint64_t *applied, struct e
     }
     s->state = BMY_READ;
     atomic_store(&s->reading, true);
+    if (!applied)
+        return 0; /* the statement to come starts the snapshot */
     rc = stmt_u64(s, state, sizeof state - 1, applied, &found, e);
     if (rc == 0 && !found)
         rc = err_set(e, ERR_CORRUPT, "recall.recall_state has no row");

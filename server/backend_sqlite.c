@@ -2721,12 +2721,13 @@ static int sq_read_begin(struct backend_session *bs, uint64_t *applied, struct e
      * until read_end sees that same snapshot (trap 4) */
     if (q_run(s, Q_BEGIN, e) < 0)
         goto out;
-    if (read_state(s, &st, e) < 0) {
+    if (applied && read_state(s, &st, e) < 0) {
         txn_abort(s);
         goto out;
     }
     s->in_read = true;
-    *applied = st.applied;
+    if (applied)
+        *applied = st.applied;
     rc = 0;
 out:
     leave(s);

@@ -681,7 +681,10 @@ static void do_read(struct session *s, const struct proto_exec *x)
                 return;
             }
         }
-        if (backend_read_begin(s->bs, &a, &e) < 0) {
+        /* an autocommit read: its statement's own snapshot is at least
+         * as recent as the applied op read now */
+        a = applied_now(s);
+        if (backend_read_begin(s->bs, NULL, &e) < 0) {
             send_error(s, x->req, &e);
             return;
         }

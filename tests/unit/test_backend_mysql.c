@@ -1212,6 +1212,21 @@ START_TEST(test_read_snapshot)
     ck_assert_uint_eq(a1, a0 + 1);
     ck_assert_int_eq(read_count(rd, "SELECT COUNT(*) FROM t"), 1);
     ck_assert_int_eq(backend_read_end(rd), 0);
+    /* without reading applied, the snapshot starts with the first read:
+     * a commit between begin and that read is visible, one after it not */
+    ck_assert_int_eq(backend_read_begin(rd, NULL, &e), 0);
+    for (uint64_t op = a0 + 2; op <= a0 + 3; op++) {
+        ck_assert_int_eq(backend_begin(w, ISO_DEFAULT, &e), 0);
+        txn_init(&t, op);
+        xwrite(w, &t, "INSERT INTO t VALUES ()", NULL);
+        commit(w, &t);
+        txn_free(&t);
+        ck_assert_int_eq(read_count(rd, "SELECT COUNT(*) FROM t"), 2);
+    }
+    ck_assert_int_eq(backend_read_end(rd), 0);
+    ck_assert_int_eq(backend_read_begin(rd, NULL, &e), 0);
+    ck_assert_int_eq(read_count(rd, "SELECT COUNT(*) FROM t"), 3);
+    ck_assert_int_eq(backend_read_end(rd), 0);
     backend_session_close(w);
     backend_session_close(rd);
     backend_close(be);

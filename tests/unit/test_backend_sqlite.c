@@ -861,6 +861,23 @@ START_TEST(sqlite_read_snapshot_applied_matches_rows)
     ck_assert_int_eq(cells.v[0].v.i, 2);
     backend_result_free(&res);
     ck_assert_int_eq(backend_read_end(rd), 0);
+    proto_list_value_resize(&cells, 0);
+    /* without reading applied, the snapshot starts with the first read:
+     * a commit before it is visible, one after it not */
+    ck_assert_int_eq(backend_read_begin(rd, NULL, &e), 0);
+    for (int i = 3; i <= 4; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "INSERT INTO t VALUES (%d)", i);
+        begin(w);
+        tx(&l, w, sql, NULL);
+        commit(&l, w);
+        ck_assert_int_eq(backend_read_exec(rd, count, (uint32_t)strlen(count), NULL, &res, &e), 0);
+        ck_assert_int_eq(backend_fetch(rd, 16, &cells, &more, &e), 0);
+        ck_assert_int_eq(cells.v[0].v.i, 3);
+        backend_result_free(&res);
+        proto_list_value_resize(&cells, 0);
+    }
+    ck_assert_int_eq(backend_read_end(rd), 0);
     p_free(&cells);
 
     plog_free(&l);
