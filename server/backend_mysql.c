@@ -653,9 +653,10 @@ static bool id_zero(const struct proto_id *id)
     return true;
 }
 
-/* The CALL that records entry `op` (and, with clear_ddl, ends a DDL). */
-static void bk_call(const struct backend *be, char *sql, size_t cap, uint64_t op,
-                    const struct proto_entry *entry, const struct proto_body *body, bool clear_ddl)
+/* The arguments of the bookkeeping procedures for entry `op`: token, op,
+ * client, req, affected, insert id, timestamp, expiry cut-off. */
+static void bk_args(const struct backend *be, char *out, size_t cap, uint64_t op,
+                    const struct proto_entry *entry, const struct proto_body *body)
 {
     char client[40] = "NULL";
     uint64_t req = entry ? entry->req : 0, affected = 0, insert_id = 0, ts = 0, expire = 0;
@@ -676,39 +677,26 @@ static void bk_call(const struct backend *be, char *sql, size_t cap, uint64_t op
     }
     if (op % BMY_EXPIRE_EVERY == 0 && ts > ttl)
         expire = ts - ttl;
-    snprintf(sql, cap,
-             "CALL " BMY_PROC "('%s', %" PRIu64 ", %s, %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
-             ", %" PRIu64 ", %d)",
-             be->token, op, client, req, affected, insert_id, ts, expire, clear_ddl ? 1 : 0);
+    snprintf(out, cap, "'%s', %" PRIu64 ", %s, %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
+             ", %" PRIu64, be->token, op, client, req, affected, insert_id, ts, expire);
+}
+
+/* The CALL that records entry `op` (and, with clear_ddl, ends a DDL). */
+static void bk_call(const struct backend *be, char *sql, size_t cap, uint64_t op,
+                    const struct proto_entry *entry, const struct proto_body *body, bool clear_ddl)
+{
+    char args[256];
+    bk_args(be, args, sizeof args, op, entry, body);
+    snprintf(sql, cap, "CALL " BMY_PROC "(%s, %d)", args, clear_ddl ? 1 : 0);
 }
 
 /* The v2 CALL that records entry `op` and commits. */
 static void bk_call2(const struct backend *be, char *sql, size_t cap, uint64_t op,
                      const struct proto_entry *entry, const struct proto_body *body)
 {
-    char client[40] = "NULL";
-    uint64_t req = entry ? entry->req : 0, affected = 0, insert_id = 0, ts = 0, expire = 0;
-    uint64_t ttl = (uint64_t)be->dsn.client_expiry * 1000000u;
-
-    if (entry && !id_zero(&entry->client)) {
-        client[0] = 'X';
-        client[1] = '\'';
-        hex16(entry->client.b, client + 2);
-        strcat(client, "'");
-    }
-    if (body) {
-        ts = body->ts_us;
-        if (body->stmts.n) {
-            affected = body->stmts.v[body->stmts.n - 1].affected;
-            insert_id = body->stmts.v[body->stmts.n - 1].result_insert_id;
-        }
-    }
-    if (op % BMY_EXPIRE_EVERY == 0 && ts > ttl)
-        expire = ts - ttl;
-    snprintf(sql, cap,
-             "CALL " BMY_PROC2 "('%s', %" PRIu64 ", %s, %" PRIu64 ", %" PRIu64 ", %" PRIu64 ", %" PRIu64
-             ", %" PRIu64 ")",
-             be->token, op, client, req, affected, insert_id, ts, expire);
+    char args[256];
+    bk_args(be, args, sizeof args, op, entry, body);
+    snprintf(sql, cap, "CALL " BMY_PROC2 "(%s)", args);
 }
 
 /* ---------------------------------------------------------------- sessions: basics */
