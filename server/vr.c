@@ -1728,6 +1728,29 @@ void vr_tick(struct vr *vr)
     after_input(vr);
 }
 
+/* Tell the clients of this view's entries above `done` through the durable
+ * op that they are durable here: PREPARED from the primary, ACK from a
+ * backup (the client counts the write quorum). */
+static void tell_clients_durable(struct vr *vr, uint64_t done, enum proto_type type)
+{
+    uint64_t o0 = done + 1 > vr->log_start ? done + 1 : vr->log_start;
+    for (uint64_t o = o0; o <= vr->durable; o++) {
+        const struct proto_entry *en = &slot_at(vr, o)->e;
+        struct proto_msg m;
+        if (!in_log(vr, o) || en->view != vr->view || id_is_zero(&en->client))
+            continue;
+        memset(&m, 0, sizeof m);
+        m.type = type;
+        if (type == MSG_PREPARED)
+            m.u.prepared = (struct proto_prepared){.view = vr->view, .op = o, .req = en->req,
+                                                   .replica = vr->cfg.self};
+        else
+            m.u.ack = (struct proto_ack){.view = vr->view, .op = o, .req = en->req,
+                                         .replica = vr->cfg.self};
+        send_client(vr, &en->client, &m);
+    }
+}
+
 void vr_durable(struct vr *vr, uint64_t op)
 {
     if (op > vr->op)
@@ -1743,39 +1766,13 @@ void vr_durable(struct vr *vr, uint64_t op)
             persist(vr);
         }
         if (vr->last_normal == vr->view) {
-            uint64_t o0 = vr->prepared_upto + 1 > vr->log_start ? vr->prepared_upto + 1 : vr->log_start;
-            for (uint64_t o = o0; o <= vr->durable; o++) {
-                const struct proto_entry *en = &slot_at(vr, o)->e;
-                struct proto_msg m;
-                if (!in_log(vr, o) || en->view != vr->view || id_is_zero(&en->client))
-                    continue;
-                memset(&m, 0, sizeof m);
-                m.type = MSG_PREPARED;
-                m.u.prepared.view = vr->view;
-                m.u.prepared.op = o;
-                m.u.prepared.req = en->req;
-                m.u.prepared.replica = vr->cfg.self;
-                send_client(vr, &en->client, &m);
-            }
+            tell_clients_durable(vr, vr->prepared_upto, MSG_PREPARED);
             if (vr->durable > vr->prepared_upto)
                 vr->prepared_upto = vr->durable;
             recompute_commit(vr);
         }
     } else if (vr->status == VR_NORMAL) {
-        uint64_t o0 = vr->acked_upto + 1 > vr->log_start ? vr->acked_upto + 1 : vr->log_start;
-        for (uint64_t o = o0; o <= vr->durable; o++) {
-            const struct proto_entry *en = &slot_at(vr, o)->e;
-            struct proto_msg m;
-            if (!in_log(vr, o) || en->view != vr->view || id_is_zero(&en->client))
-                continue;
-            memset(&m, 0, sizeof m);
-            m.type = MSG_ACK;
-            m.u.ack.view = vr->view;
-            m.u.ack.op = o;
-            m.u.ack.req = en->req;
-            m.u.ack.replica = vr->cfg.self;
-            send_client(vr, &en->client, &m);
-        }
+        tell_clients_durable(vr, vr->acked_upto, MSG_ACK);
         if (vr->durable > vr->acked_upto)
             vr->acked_upto = vr->durable;
         send_prepare_ok(vr);
