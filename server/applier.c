@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "logging.h"
+#include "mono.h"
 #include "replica-internal.h"
 
 #define FLUSH_INTERVAL_S 5  /* how often the backend is made durable for log retention */
@@ -164,13 +165,7 @@ int applier_wait_quiet(struct applier *a, unsigned timeout_ms)
 {
     struct timespec until;
     int rc = 0;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    until = mono_deadline(timeout_ms);
     pthread_mutex_lock(&a->mu);
     a->quiet_waiters++;
     while (!a->stop && (a->busy || a->publishing ||
@@ -323,13 +318,7 @@ static bool ensure_session(struct applier *a)
         pthread_mutex_lock(&a->mu);
         if (!a->stop) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += delay_ms / 1000;
-            ts.tv_nsec += (long)(delay_ms % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            ts = mono_deadline(delay_ms);
             pthread_cond_timedwait(&a->cv, &a->mu, &ts);
         }
         bool stop = a->stop;
@@ -531,7 +520,7 @@ static void maybe_flush(struct applier *a)
     uint64_t durable = 0;
     struct err e;
     struct mail *m;
-    time_t now = time(NULL);
+    time_t now = mono_s();
     if (now - a->last_flush < FLUSH_INTERVAL_S)
         return;
     a->last_flush = now;
@@ -558,9 +547,7 @@ static void *applier_main(void *arg)
         int rc;
         if (!it || a->halted || it->entry.op > a->limit) {
             pthread_cond_broadcast(&a->cv); /* quiet: wake applier_wait_quiet */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += FLUSH_INTERVAL_S;
+            struct timespec ts = mono_deadline(FLUSH_INTERVAL_S * 1000);
             pthread_cond_timedwait(&a->cv, &a->mu, &ts);
             if (!a->stop && !a->halted) {
                 pthread_mutex_unlock(&a->mu);
@@ -572,9 +559,7 @@ static void *applier_main(void *arg)
         if (it->dispatched) {
             /* its owner commits it and passes the turn on; a stream of the
              * primary's own commits may never come back here: flush anyway */
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += FLUSH_INTERVAL_S;
+            struct timespec ts = mono_deadline(FLUSH_INTERVAL_S * 1000);
             if (pthread_cond_timedwait(&a->cv, &a->mu, &ts) == ETIMEDOUT && !a->stop && !a->halted) {
                 pthread_mutex_unlock(&a->mu);
                 maybe_flush(a);
@@ -590,13 +575,7 @@ static void *applier_main(void *arg)
                 dispatch_send(to, j);
                 pthread_mutex_lock(&a->mu);
             } else {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 10 * 1000000L; /* out of memory: try again soon */
-                if (ts.tv_nsec >= 1000000000L) {
-                    ts.tv_sec++;
-                    ts.tv_nsec -= 1000000000L;
-                }
+                struct timespec ts = mono_deadline(10); /* out of memory: try again soon */
                 pthread_cond_timedwait(&a->cv, &a->mu, &ts);
             }
             continue;
@@ -666,12 +645,12 @@ struct applier *applier_start(struct replica *r, struct backend *be, struct shar
     a->sh = sh;
     a->cfg = cfg;
     a->limit = UINT64_MAX;
-    a->last_flush = time(NULL);
+    a->last_flush = mono_s();
     pthread_mutex_lock(&sh->mu);
     a->pushed = sh->applied;
     pthread_mutex_unlock(&sh->mu);
     pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->cv, NULL);
+    mono_cond_init(&a->cv);
     a->bs = backend_session_open(be, NULL, NULL, NULL, e);
     if (!a->bs) {
         err_wrap(e, "opening the apply session");

@@ -37,6 +37,7 @@
 #include "frame.h"
 #include "hmap.h"
 #include "logging.h"
+#include "mono.h"
 #include "mp.h"
 #include "net.h"
 #include "replica-loop.h"
@@ -147,13 +148,7 @@ uint64_t shared_wait_applied(struct shared *sh, uint64_t op, unsigned timeout_ms
 {
     struct timespec until;
     uint64_t a;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    until = mono_deadline(timeout_ms);
     pthread_mutex_lock(&sh->mu);
     while (sh->applied < op && !sh->stopping)
         if (pthread_cond_timedwait(&sh->applied_cv, &sh->mu, &until) == ETIMEDOUT)
@@ -783,7 +778,7 @@ static void retain_log(struct replica *r, uint64_t durable)
     }
     for (uint32_t i = 0; i < r->n; i++) {
         /* a replica rejoining after a state transfer needs the log from here */
-        if (r->hold_op[i] && time(NULL) < r->hold_until[i] && r->hold_op[i] < below)
+        if (r->hold_op[i] && mono_s() < r->hold_until[i] && r->hold_op[i] < below)
             below = r->hold_op[i];
     }
     if (below <= wal_first_op(r->wal))
@@ -1121,7 +1116,7 @@ static void on_status_probe(struct replica *r, struct net_conn *c, uint64_t req)
         KV_("version", PACKAGE_VERSION);
         snprintf(tmp, sizeof tmp, "%u", r->nclients);
         KV_("clients", tmp);
-        snprintf(tmp, sizeof tmp, "%lld", (long long)(time(NULL) - r->started));
+        snprintf(tmp, sizeof tmp, "%lld", (long long)(mono_s() - r->started));
         KV_("uptime_s", tmp);
         KV_("ready", r->vr && vr_ready(r->vr) ? "yes" : "no");
         if (r->donating)
@@ -1455,9 +1450,7 @@ void replica_db_stop(struct replica *r)
         net_close(net_find(r->net, ids[i]), true, "this replica is leaving service");
     free(ids);
     {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 10;
+        struct timespec until = mono_deadline(10000);
         pthread_mutex_lock(&r->sh.mu);
         while (r->sh.live_sessions > 0)
             if (pthread_cond_timedwait(&r->sh.barrier_cv, &r->sh.mu, &until) == ETIMEDOUT)
@@ -1616,13 +1609,13 @@ struct replica *replica_open(const struct cfg *cfg, struct event_base *base, str
     r->n = (uint32_t)cfg->nreplicas;
     r->self = (uint32_t)cfg->self;
     r->cluster = cfg->cluster_id;
-    r->started = time(NULL);
+    r->started = mono_s();
     hmap_init(&r->clients);
     hmap_init(&r->pending);
     hmap_init(&r->read_index);
     pthread_mutex_init(&r->sh.mu, NULL);
-    pthread_cond_init(&r->sh.applied_cv, NULL);
-    pthread_cond_init(&r->sh.barrier_cv, NULL);
+    mono_cond_init(&r->sh.applied_cv);
+    mono_cond_init(&r->sh.barrier_cv);
     pthread_mutex_init(&r->mail_mu, NULL);
     pthread_mutex_init(&r->sync_mu, NULL);
     pthread_cond_init(&r->sync_cv, NULL);

@@ -19,6 +19,7 @@
 
 #include "ctlclient.h"
 #include "logging.h"
+#include "mono.h"
 #include "replica-loop.h"
 #include "verify.h"
 
@@ -422,7 +423,7 @@ void admin_ctl(struct replica *r, struct net_conn *c, const struct proto_ctl *q)
             return;
         }
         r->hold_op[i] = strtoull(op, NULL, 10);
-        r->hold_until[i] = time(NULL) + (time_t)strtoul(ttl, NULL, 10);
+        r->hold_until[i] = mono_s() + (time_t)strtoul(ttl, NULL, 10);
         log_info("keeping the log from op %llu for replica %lu (state transfer)",
                  (unsigned long long)r->hold_op[i], i);
         ctl_reply(c, q->req, r->self, 0, NULL);
@@ -496,7 +497,7 @@ static void *verify_main(void *arg)
 
 void admin_maybe_verify(struct replica *r)
 {
-    time_t now = time(NULL);
+    time_t now = mono_s();
     pthread_t th;
     if (!r->cfg->verify_interval || r->verifying || r->n == 1 || !vr_ready(r->vr))
         return;

@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "logging.h"
+#include "mono.h"
 #include "replica-internal.h"
 #include "sqlclass.h"
 
@@ -480,9 +481,7 @@ static int primary_read_fence(struct session *s, struct err *e)
 static int begin_txn(struct session *s, enum backend_iso iso, struct err *e)
 {
     struct shared *sh = s->p.sh;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)(s->p.cfg->ddl_wait_ms / 1000 + 1) * 2;
+    struct timespec until = mono_deadline((s->p.cfg->ddl_wait_ms / 1000 + 1) * 2000);
     pthread_mutex_lock(&sh->mu);
     while (sh->barrier && !sh->stopping)
         if (pthread_cond_timedwait(&sh->barrier_cv, &sh->mu, &until) == ETIMEDOUT)
@@ -788,13 +787,7 @@ static void do_ddl(struct session *s, const struct proto_exec *x)
         return;
     }
     sh->barrier = true;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    until = mono_deadline((unsigned)ms);
     while (sh->open_txns > 0 && !sh->stopping)
         if (pthread_cond_timedwait(&sh->barrier_cv, &sh->mu, &until) == ETIMEDOUT)
             break;

@@ -24,6 +24,7 @@
 #include "addr.h"
 #include "ctlclient.h"
 #include "logging.h"
+#include "mono.h"
 #include "proto.h"
 
 #define MARKER_NAME "recall-cluster"
@@ -643,9 +644,7 @@ static void *transfer_main(void *arg)
         snprintf(t->prog.error, sizeof t->prog.error, "%s", e.msg);
         snprintf(t->prog.phase, sizeof t->prog.phase, "failed");
         {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += backoff;
+            struct timespec ts = mono_deadline(backoff * 1000);
             while (!atomic_load(&t->stop) &&
                    pthread_cond_timedwait(&t->cv, &t->mu, &ts) != ETIMEDOUT)
                 ;
@@ -670,7 +669,7 @@ struct transfer *transfer_start(const struct cfg *cfg, transfer_done_cb done, vo
     t->arg = arg;
     atomic_init(&t->stop, false);
     pthread_mutex_init(&t->mu, NULL);
-    pthread_cond_init(&t->cv, NULL);
+    mono_cond_init(&t->cv);
     t->prog.active = true;
     t->prog.donor = -1;
     t->prog.eta_s = -1;

@@ -1,0 +1,34 @@
+#include "mono.h"
+
+int mono_cond_init(pthread_cond_t *cv)
+{
+    pthread_condattr_t at;
+    int rc = pthread_condattr_init(&at);
+    if (rc)
+        return rc;
+    rc = pthread_condattr_setclock(&at, CLOCK_MONOTONIC);
+    if (!rc)
+        rc = pthread_cond_init(cv, &at);
+    pthread_condattr_destroy(&at);
+    return rc;
+}
+
+struct timespec mono_deadline(unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+time_t mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
