@@ -447,9 +447,17 @@ static void *verify_main(void *arg)
     if (verify_cluster(cfg->replicas, cfg->nreplicas, cfg->cluster_id, 5000, &vres, &e) < 0) {
         log_warn("periodic verify: %s", e.msg);
     } else if (vres.majority < 0) {
-        log_error("periodic verify at op %llu: no majority of replicas agree on the data; "
-                  "not repairing anything automatically (see recallctl verify)",
-                  (unsigned long long)vres.op);
+        size_t answered = 0;
+        for (size_t i = 0; i < cfg->nreplicas; i++)
+            answered += vres.answered[i] && !vres.failed[i];
+        if (answered <= cfg->nreplicas / 2)
+            log_warn("periodic verify at op %llu: only %zu of %zu replicas answered; "
+                     "nothing compared (next try at the next interval)",
+                     (unsigned long long)vres.op, answered, cfg->nreplicas);
+        else
+            log_error("periodic verify at op %llu: no majority of replicas agree on the data; "
+                      "not repairing anything automatically (see recallctl verify)",
+                      (unsigned long long)vres.op);
     } else {
         int bad = 0;
         for (size_t i = 0; i < cfg->nreplicas; i++) {
