@@ -906,12 +906,12 @@ static int read_linear(struct recall_conn *c, const struct read_job *job, uint64
     bool bad[ADDR_MAX_REPLICAS];
     struct proto_msg res = {0};
     struct err xerr;
-    uint64_t preq = net_req(c), areq = 0, ereq = 0, xgen = 0;
+    uint64_t preq = net_req(c), areq = 0, ereq = 0, hreq = 0, xgen = 0;
     uint64_t fence = c->seen_op, afence = 0, want = best_known_commit(c), M = 0;
     unsigned tries = 0, pause = 10;
-    bool err_pending = false;
+    bool err_pending = false, x_heard = false;
     int x = -1;
-    uint64_t sent_at = 0;
+    uint64_t hedge_at = 0;
     struct net_event ev;
 
     memset(st, 0, sizeof st);
@@ -943,7 +943,11 @@ new_attempt:
         bad[x] = true;
         goto new_attempt;
     }
-    sent_at = rc_now_ms(); /* X's probe (probe_all) tells a slow query from a silent replica */
+    /* X must show signs of life every RC_READ_HEDGE_MS until it answers:
+     * a replica running a slow query still answers status probes, one cut
+     * off from us (even after it answered the first probe) does not */
+    hedge_at = rc_now_ms() + RC_READ_HEDGE_MS;
+    x_heard = false;
 
     for (;;) {
         if (res.type == MSG_RESULT || (err_pending && xst.have)) {
@@ -996,17 +1000,28 @@ new_attempt:
                 break;
             }
         }
-        /* A replica that answers neither the read nor its probe within
-         * RC_READ_HEDGE_MS is cut off from us (while the others answer):
-         * ask another.  One that answers probes is running a slow query:
-         * wait for it. */
-        bool hedge = res.type != MSG_RESULT && !err_pending && !st[x].have;
-        net_next(c, hedge ? min64(deadline, sent_at + RC_READ_HEDGE_MS) : deadline, true, &ev);
+        /* A replica that answers neither the read nor a status probe
+         * within RC_READ_HEDGE_MS is cut off from us (while the others
+         * answer): ask another.  One that answers probes is running a slow
+         * query: probe it again and wait. */
+        bool hedge = res.type != MSG_RESULT && !err_pending;
+        net_next(c, hedge ? min64(deadline, hedge_at) : deadline, true, &ev);
         if (ev.kind == NET_TIMEOUT && hedge && rc_now_ms() < deadline) {
-            read_discard(c, (uint32_t)x, xgen, job, &res, areq);
-            bad[x] = true;
-            st[x].gone = true;
-            goto new_attempt;
+            if (!x_heard) {
+                read_discard(c, (uint32_t)x, xgen, job, &res, areq);
+                bad[x] = true;
+                st[x].gone = true;
+                goto new_attempt;
+            }
+            x_heard = false;
+            hreq = net_req(c);
+            hedge_at = rc_now_ms() + RC_READ_HEDGE_MS;
+            if (send_probe(c, (uint32_t)x, hreq) < 0) {
+                read_discard(c, (uint32_t)x, xgen, job, &res, areq);
+                bad[x] = true;
+                goto new_attempt;
+            }
+            continue;
         }
         switch (ev.kind) {
         case NET_TIMEOUT:
@@ -1040,6 +1055,8 @@ new_attempt:
         {
             struct proto_msg *m = &ev.msg;
             bool from_x = ev.li == (uint32_t)x && ev.gen == xgen;
+            if (from_x && m->type == MSG_STATUS)
+                x_heard = true;
             if (m->type == MSG_STATUS && m->u.status.req == preq) {
                 /* X's own probe reply only counts once X is no longer X
                  * (read_decide takes X's status from xst). */

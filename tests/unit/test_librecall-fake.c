@@ -722,6 +722,11 @@ static void handle(struct fake *f, struct fake_conn *c, struct proto_msg *m)
             on_hello(f, c, &m->u.hello);
         return;
     }
+    if (f->r[c->replica].cut_off) {
+        if (m->type != MSG_PROBE || f->r[c->replica].probes_left == 0)
+            return;
+        f->r[c->replica].probes_left--;
+    }
     switch (m->type) {
     case MSG_PROBE: on_probe(f, c, m->u.probe.req); break;
     case MSG_EXEC: on_exec(f, c, &m->u.exec); break;

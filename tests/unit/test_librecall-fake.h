@@ -69,6 +69,10 @@ struct fake_replica {
     bool lag;            /* logs and acks, but applies nothing */
     uint64_t inflate_op; /* if set, reported as L in STATUS/RESULT */
     enum fake_hostile hostile;
+    /* cut off from the client, its connection still up: answers the next
+     * probes_left probes, then nothing; drops reads from the start */
+    bool cut_off;
+    unsigned probes_left;
     unsigned closed_by_client; /* client connections that ended by EOF */
     unsigned accepted;
 };

@@ -835,6 +835,46 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/* A replica that answered the read's status probe and was then cut off
+ * from the client (the read and later probes lost, the connection still
+ * up) is passed over after the hedge delay, and the read completes at
+ * another replica.  Regression: a replica that had answered its probe was
+ * taken for one running a slow query and waited for until the request
+ * timeout (seen in a fault test: HYT00 after 5 s). */
+START_TEST(test_read_passes_over_replica_cut_off_mid_read)
+{
+    struct fake *f = fake_start(3);
+    recall_conn *c = connect_ok(f, "request_timeout=8");
+    int primary = -1;
+
+    fake_lock(f);
+    for (int i = 0; i < 3; i++)
+        if (f->r[i].view % 3 == (uint64_t)i)
+            primary = i;
+    fake_unlock(f);
+    /* every read starts at the next replica in turn: each meets a cut one */
+    for (int round = 0; round < 3; round++) {
+        uint64_t t0;
+        fake_lock(f);
+        for (int i = 0; i < 3; i++) {
+            f->r[i].cut_off = i != primary;
+            f->r[i].probes_left = 1;
+        }
+        fake_unlock(f);
+        t0 = ms_now();
+        ck_assert_int_eq(query_int(c, "SELECT 1", 0), 1);
+        ck_assert_msg(ms_now() - t0 < 3000, "round %d: the read took %llu ms", round,
+                      (unsigned long long)(ms_now() - t0));
+    }
+    fake_lock(f);
+    for (int i = 0; i < 3; i++)
+        f->r[i].cut_off = false;
+    fake_unlock(f);
+    recall_close(c);
+    fake_stop(f);
+}
+END_TEST
+
 /* ---- hostile replicas ---- */
 
 static const enum fake_hostile hostile_modes[] = {
@@ -1116,6 +1156,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_transaction_failover);
     tcase_add_test(tc, test_session_statements_replayed);
     tcase_add_test(tc, test_cancel);
+    tcase_add_test(tc, test_read_passes_over_replica_cut_off_mid_read);
     tcase_add_loop_test(tc, test_hostile_replica, 0,
                         (int)(sizeof hostile_modes / sizeof hostile_modes[0]));
     tcase_add_test(tc, test_values_and_errors);
