@@ -46,6 +46,7 @@
 #include "replica-internal.h"
 
 #define FLUSH_INTERVAL_S 5  /* how often the backend is made durable for log retention */
+#define CHECK_INTERVAL_MS 1000 /* how often an idle primary checks that its database answers */
 
 struct item {
     struct proto_entry entry;   /* owned */
@@ -75,6 +76,8 @@ struct applier {
     struct backend_session *bs; /* apply session, owned by the thread */
     time_t last_flush;
     uint64_t failing_since;     /* ms: first failure of the current entry, 0 if none */
+    uint64_t down_since;        /* ms: first failed check of an idle primary's database */
+    uint64_t last_check;        /* ms: the last such check */
     bool asked_step_down;
     uint64_t flushed;           /* applied op last reported durable */
     uint64_t single_until;      /* apply one by one up to this op (a batch failed) */
@@ -254,18 +257,40 @@ static uint64_t mono_ms(void)
 
 /* A backend that keeps failing: a primary must not lead while it cannot
  * apply committed entries (DESIGN section 3.3).  Ask to step down once the
- * failure has lasted a view-change timeout. */
-static void note_failure(struct applier *a)
+ * failure (since *since) has lasted a view-change timeout. */
+static void failing(struct applier *a, uint64_t *since)
 {
     uint64_t now = mono_ms();
-    if (!a->failing_since)
-        a->failing_since = now;
-    if (!a->asked_step_down && now - a->failing_since > a->cfg->view_change_timeout_ms) {
+    if (!*since)
+        *since = now;
+    if (!a->asked_step_down && now - *since > a->cfg->view_change_timeout_ms) {
         struct mail *m = mail_new(MAIL_STEP_DOWN);
         a->asked_step_down = true;
         if (m)
             replica_post(a->r, m);
     }
+}
+
+static void note_failure(struct applier *a) { failing(a, &a->failing_since); }
+
+/* An idle primary checks every second that its database answers: with the
+ * database gone it could neither commit nor even accept a client (a new
+ * connection needs a backend session), and with nothing to apply the
+ * failures above would never come, so it would lead an unavailable
+ * cluster until the database came back. */
+static void check_backend(struct applier *a)
+{
+    struct backend_state st;
+    struct err e;
+    if (backend_get_state(a->be, &st, &e) == 0) {
+        if (a->down_since)
+            log_info("applier: the database answers again");
+        a->down_since = 0;
+        return;
+    }
+    if (!a->down_since)
+        log_warn("applier: the database does not answer: %s", e.msg);
+    failing(a, &a->down_since);
 }
 
 /* Publish a new applied op to readers and the event loop (any thread: the
@@ -304,28 +329,35 @@ static void halt(struct applier *a, uint64_t op, const char *why)
     }
 }
 
-/* (Re)open the apply session, retrying with backoff until it works. */
+/* (Re)open the apply session, retrying with backoff until it works.  The
+ * wait runs its full length (new entries keep signalling the applier), and
+ * the failure is logged once and then every tenth try. */
 static bool ensure_session(struct applier *a)
 {
-    unsigned delay_ms = 100;
+    unsigned delay_ms = 100, tries = 0;
     while (!a->bs) {
         struct err e;
         a->bs = backend_session_open(a->be, NULL, NULL, NULL, &e);
-        if (a->bs)
+        if (a->bs) {
+            if (tries)
+                log_info("applier: the apply session is open again (after %u tries)", tries + 1);
             return true;
-        log_warn("applier: cannot open the apply session: %s (retrying)", e.msg);
+        }
+        if (tries++ % 10 == 0)
+            log_warn("applier: cannot open the apply session: %s (%s)", e.msg,
+                     tries == 1 ? "retrying" : "still failing, retrying");
         note_failure(a);
         pthread_mutex_lock(&a->mu);
-        if (!a->stop) {
-            struct timespec ts;
-            ts = mono_deadline(delay_ms);
-            pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+        {
+            struct timespec ts = mono_deadline(delay_ms);
+            while (!a->stop && pthread_cond_timedwait(&a->cv, &a->mu, &ts) != ETIMEDOUT)
+                ;
         }
         bool stop = a->stop;
         pthread_mutex_unlock(&a->mu);
         if (stop)
             return false;
-        if (delay_ms < 5000)
+        if (delay_ms < 1600)
             delay_ms *= 2;
     }
     return true;
@@ -547,10 +579,15 @@ static void *applier_main(void *arg)
         int rc;
         if (!it || a->halted || it->entry.op > a->limit) {
             pthread_cond_broadcast(&a->cv); /* quiet: wake applier_wait_quiet */
-            struct timespec ts = mono_deadline(FLUSH_INTERVAL_S * 1000);
+            struct timespec ts = mono_deadline(CHECK_INTERVAL_MS);
             pthread_cond_timedwait(&a->cv, &a->mu, &ts);
             if (!a->stop && !a->halted) {
+                bool primary = a->primary;
                 pthread_mutex_unlock(&a->mu);
+                if (primary && mono_ms() - a->last_check >= CHECK_INTERVAL_MS) {
+                    a->last_check = mono_ms();
+                    check_backend(a);
+                }
                 maybe_flush(a);
                 pthread_mutex_lock(&a->mu);
             }

@@ -914,7 +914,7 @@ static void on_mail(struct replica *r, struct mail *m)
         break;
     case MAIL_STEP_DOWN:
         if (r->vr && vr_is_primary(r->vr)) {
-            log_error("the database keeps failing to apply committed entries: stepping down so "
+            log_error("the database keeps failing (it cannot apply committed entries or does not answer): stepping down so "
                       "another replica leads");
             vr_step_down(r->vr);
             replica_drain(r);

@@ -283,6 +283,34 @@ fault_backup_restart() {
     same_replicas 90
 }
 
+# (MariaDB) The primary's database server killed while no write is under
+# way: the primary must notice on its own (nothing fails to apply) and step
+# down, and a transaction must then commit through the new primary.
+# Regression: an idle primary kept leading without a database, refusing new
+# client connections, until its server came back.
+fault_idle_dbkill() {
+    local p np t0 mport
+    p=$(primary)
+    mport=$(cat "$dir/r$p/mysql/port")
+    echo "killing the MariaDB server of the primary, replica $p (no writes running)"
+    kill -9 "$(cat "$dir/r$p/mysql/mariadbd.pid")" || return 1
+    t0=$SECONDS
+    np=$p
+    while [ "$np" = "$p" ] || [ "$np" = -1 ] || [ -z "$np" ]; do
+        [ $((SECONDS - t0)) -lt 15 ] || { echo "FAIL: replica $p still leads 15 s after its database died"; break; }
+        sleep 0.2
+        np=$(primary)
+    done
+    echo "new primary: replica $np after $((SECONDS - t0)) s"
+    [ "$np" != "$p" ] || { "$top_srcdir/tests/lib/mariadb.sh" start "$dir/r$p/mysql" "$mport"; return 1; }
+    "$recall" -e "BEGIN; INSERT INTO it_probe (note) VALUES ('after the primary lost its database'); COMMIT" \
+        "$conn;request_timeout=15" || { echo "FAIL: no transaction committed through the new primary"; 
+        "$top_srcdir/tests/lib/mariadb.sh" start "$dir/r$p/mysql" "$mport"; return 1; }
+    echo "starting replica $p's MariaDB server again"
+    "$top_srcdir/tests/lib/mariadb.sh" start "$dir/r$p/mysql" "$mport" || return 1
+    same_replicas 90
+}
+
 if [ "${RECALL_INTEG_ONLY:-c}" = c ] || [ -z "${RECALL_INTEG_ONLY:-}" ]; then
     run_c
 fi
@@ -290,6 +318,9 @@ if [ "${RECALL_INTEG_ONLY:-faults}" = faults ] || [ -z "${RECALL_INTEG_ONLY:-}" 
     fault kill_primary "kill -9 of the primary during a write stream" fault_kill_primary
     fault backup_restart "a backup killed and restarted during a write stream" fault_backup_restart
     fault catch_up "a restarted replica catches up from the log" fault_catch_up
+    if [ "$backend" = mariadb ]; then
+        fault idle_dbkill "the idle primary's database killed: another replica leads" fault_idle_dbkill
+    fi
 fi
 
 echo "# $backend: $ntests cases, $nfail failed, $((SECONDS - t_start)) s"
