@@ -156,8 +156,8 @@ static void drop_silent(struct recall_conn *c, uint32_t li, uint64_t gen)
     struct err e;
     if (!net_ready(c, li) || c->links[li].gen != gen)
         return;
-    err_set(&e, ERR_TIMEOUT, "replica %u (%s): no answer to a read within the request timeout",
-            li, c->links[li].name);
+    err_set(&e, ERR_TIMEOUT, "replica %u (%s): no answer to a read (nor to status probes, when "
+            "they were sent) within the time allowed", li, c->links[li].name);
     net_link_down(c, li, &e);
 }
 
@@ -398,10 +398,18 @@ out:
  * local failure (timeout, cancel, lost link), or WAIT_SERVER_ERROR when the
  * replica answered with an ERROR (the statement's own outcome). */
 #define WAIT_SERVER_ERROR (-2)
-static int wait_reply(struct recall_conn *c, uint32_t li, uint64_t gen, uint64_t req,
-                      uint64_t deadline, bool cancelable, struct proto_msg *res, struct err *e)
+/* Wait for the answer to request `req` on link li.  hedge_ms > 0: the
+ * replica must show signs of life while it works -- it is probed every
+ * hedge_ms, and one that answers neither the request nor a probe for a
+ * whole interval is cut off from us: its link is dropped (ERR_CONN_LOST)
+ * instead of waiting for the deadline. */
+static int wait_reply_core(struct recall_conn *c, uint32_t li, uint64_t gen, uint64_t req,
+                           uint64_t deadline, bool cancelable, unsigned hedge_ms,
+                           struct proto_msg *res, struct err *e)
 {
     struct net_event ev;
+    uint64_t hreq = 0, hedge_at = hedge_ms ? rc_now_ms() + hedge_ms : 0;
+    bool heard = false;
     memset(res, 0, sizeof *res);
     for (;;) {
         if (!net_ready(c, li) || c->links[li].gen != gen) {
@@ -414,15 +422,31 @@ static int wait_reply(struct recall_conn *c, uint32_t li, uint64_t gen, uint64_t
             return err_set(e, ERR_CONN_LOST, "replica %u (%s): connection lost", li,
                            c->links[li].name);
         }
-        net_next(c, deadline, cancelable, &ev);
+        net_next(c, hedge_at ? min64(deadline, hedge_at) : deadline, cancelable, &ev);
         switch (ev.kind) {
         case NET_TIMEOUT:
+            if (hedge_at && rc_now_ms() < deadline) {
+                if (hreq && !heard) {
+                    drop_silent(c, li, gen);
+                    return err_set(e, ERR_CONN_LOST, "replica %u (%s) stopped answering", li,
+                                   c->links[li].name);
+                }
+                heard = false;
+                hreq = net_req(c);
+                hedge_at = rc_now_ms() + hedge_ms;
+                if (send_probe(c, li, hreq) < 0)
+                    return err_set(e, ERR_CONN_LOST, "replica %u (%s): connection lost", li,
+                                   c->links[li].name);
+                break;
+            }
             return err_set(e, ERR_TIMEOUT, "no answer from replica %u (%s) within the request timeout",
                            li, c->links[li].name);
         case NET_CANCELED:
             return err_set(e, ERR_CANCELED, "canceled");
         case NET_MSG:
             if (ev.li == li && ev.gen == gen) {
+                if (ev.msg.type == MSG_STATUS)
+                    heard = true;
                 if (ev.msg.type == MSG_RESULT && ev.msg.u.result.req == req) {
                     *res = ev.msg;
                     memset(&ev, 0, sizeof ev);
@@ -441,6 +465,12 @@ static int wait_reply(struct recall_conn *c, uint32_t li, uint64_t gen, uint64_t
             break;
         }
     }
+}
+
+static int wait_reply(struct recall_conn *c, uint32_t li, uint64_t gen, uint64_t req,
+                      uint64_t deadline, bool cancelable, struct proto_msg *res, struct err *e)
+{
+    return wait_reply_core(c, li, gen, req, deadline, cancelable, 0, res, e);
 }
 
 /* Wait until some link is READY (or the deadline). */
@@ -1317,7 +1347,10 @@ static int exec_in_txn(struct recall_conn *c, const struct recall_stmt *s, uint6
             return -1;
         return txn_failover(c, e);
     }
-    int wrc = wait_reply(c, t->li, t->gen, req, deadline, true, &res, e);
+    /* a read-only transaction lives at a backup that may be cut off from
+     * us: fail it over quickly rather than wait for the deadline */
+    int wrc = wait_reply_core(c, t->li, t->gen, req, deadline, true,
+                              t->st == TXN_RO ? RC_READ_HEDGE_MS : 0, &res, e);
     if (wrc == 0) {
         deliver(c, &res, t->li, t->gen, out);
         return 0;

@@ -875,6 +875,46 @@ START_TEST(test_read_passes_over_replica_cut_off_mid_read)
 }
 END_TEST
 
+/* A read-only transaction whose replica is cut off from the client after
+ * it began (statements and probes lost, the connection still up) fails over
+ * at once (40001, retry the transaction) instead of waiting for the request
+ * timeout (regression: a fault test saw HYT00 after 5 s). */
+START_TEST(test_read_only_txn_fails_over_from_cut_off_replica)
+{
+    struct fake *f = fake_start(3);
+    recall_conn *c = connect_ok(f, "request_timeout=8");
+    uint64_t t0;
+    int b, x;
+
+    ck_assert_int_eq(recall_set_read_only(c, 1), RECALL_OK);
+    ck_assert_int_eq(recall_begin(c), RECALL_OK);
+    fake_clear_log(f);
+    ck_assert_int_eq(query_int(c, "SELECT 1", 0), 1);
+    b = find_rec(f, MSG_TXN, FAKE_TXN(TXN_BEGIN) | PROTO_TXN_READ_ONLY, 0);
+    ck_assert_int_ge(b, 0);
+    fake_lock(f);
+    x = f->log[b].replica;
+    f->r[x].cut_off = true;
+    f->r[x].probes_left = 0;
+    fake_unlock(f);
+    t0 = ms_now();
+    ck_assert_int_eq(recall_exec(c, "SELECT 2"), RECALL_ERROR);
+    ck_assert_msg(ms_now() - t0 < 3000, "failed after %llu ms", (unsigned long long)(ms_now() - t0));
+    ck_assert_int_eq(recall_errcode(c), RECALL_E_FAILOVER);
+    ck_assert_str_eq(recall_sqlstate(c), "40001");
+    ck_assert_int_eq(recall_usable(c), 1);
+    /* the next transaction runs elsewhere */
+    ck_assert_int_eq(recall_begin(c), RECALL_OK);
+    ck_assert_int_eq(query_int(c, "SELECT 1", 0), 1);
+    ck_assert_int_eq(recall_commit(c), RECALL_OK);
+    fake_lock(f);
+    f->r[x].cut_off = false;
+    fake_unlock(f);
+    recall_close(c);
+    fake_stop(f);
+}
+END_TEST
+
 /* ---- hostile replicas ---- */
 
 static const enum fake_hostile hostile_modes[] = {
@@ -1157,6 +1197,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_session_statements_replayed);
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_read_passes_over_replica_cut_off_mid_read);
+    tcase_add_test(tc, test_read_only_txn_fails_over_from_cut_off_replica);
     tcase_add_loop_test(tc, test_hostile_replica, 0,
                         (int)(sizeof hostile_modes / sizeof hostile_modes[0]));
     tcase_add_test(tc, test_values_and_errors);
