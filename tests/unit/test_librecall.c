@@ -521,7 +521,7 @@ START_TEST(test_streaming_bounded)
     for (int k = 0; k < 150; k++)
         ck_assert_int_eq(recall_fetch(s), RECALL_ROW);
     recall_stmt_free(s);
-    ck_assert(fake_wait_count(f, -1, MSG_CLOSE, 0, 1, 2000));
+    ck_assert(fake_wait_count(f, -1, MSG_CLOSE, 0, 1, 10000));
     recall_close(c);
     fake_stop(f);
 }
@@ -544,7 +544,7 @@ START_TEST(test_one_open_result_per_connection)
     ck_assert_int_lt(k, 990);
     ck_assert_int_eq(recall_stmt_errcode(a), RECALL_E_STATE);
     ck_assert_str_eq(recall_stmt_sqlstate(a), "HY010");
-    ck_assert(fake_wait_count(f, -1, MSG_CLOSE, 0, 1, 2000));
+    ck_assert(fake_wait_count(f, -1, MSG_CLOSE, 0, 1, 10000));
     recall_stmt_free(a);
     recall_close(c);
     fake_stop(f);
@@ -712,7 +712,7 @@ START_TEST(test_session_statements_replayed)
     uint64_t until;
 
     exec_ok(c, "SET NAMES utf8mb4");
-    ck_assert(fake_wait_count(f, -1, MSG_EXEC, PROTO_EXEC_SESSION, 3, 2000));
+    ck_assert(fake_wait_count(f, -1, MSG_EXEC, PROTO_EXEC_SESSION, 3, 10000));
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(fake_count(f, i, MSG_EXEC, PROTO_EXEC_SESSION, 0), 1);
     fake_kill(f, 2, false);
