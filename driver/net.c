@@ -35,17 +35,13 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "mono.h"
 #include "recall-internal.h"
 
 /* Bytes asked of the kernel per read when no frame size is known yet. */
 #define NET_READ_CHUNK (64u * 1024)
 
-uint64_t rc_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+uint64_t rc_now_ms(void) { return mono_ms(); }
 
 uint64_t rc_deadline(unsigned ms)
 {

@@ -248,13 +248,6 @@ void applier_commit_result(struct applier *a, uint64_t op, bool ok, const struct
         session_unref(drop);
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* A backend that keeps failing: a primary must not lead while it cannot
  * apply committed entries (DESIGN section 3.3).  Ask to step down once the
  * failure (since *since) has lasted a view-change timeout. */

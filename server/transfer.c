@@ -46,13 +46,6 @@ struct transfer {
     uint64_t next_progress_log;    /* ms: when to log progress next */
 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- paths and the marker ---- */
 
 static bool is_sqlite(const struct cfg *cfg)
@@ -152,7 +145,7 @@ static int run_cmd(struct transfer *t, char *const argv[], unsigned timeout_s, l
     pid_t pid, parent = getpid();
     char buf[4096], line[1024];
     size_t ll = 0;
-    uint64_t deadline = timeout_s ? now_ms() + (uint64_t)timeout_s * 1000 : UINT64_MAX;
+    uint64_t deadline = timeout_s ? mono_ms() + (uint64_t)timeout_s * 1000 : UINT64_MAX;
     bool killed = false;
 
     if (pipe2(pfd, O_CLOEXEC) < 0)
@@ -191,7 +184,7 @@ static int run_cmd(struct transfer *t, char *const argv[], unsigned timeout_s, l
     }
     for (;;) {
         struct pollfd p = {pfd[0], POLLIN, 0};
-        uint64_t now = now_ms();
+        uint64_t now = mono_ms();
         if (!killed && ((t && atomic_load(&t->stop)) || now >= deadline)) {
             kill(-pid, SIGTERM);
             killed = true;
@@ -344,8 +337,8 @@ static void rsync_line(void *arg, const char *line)
     t->prog.total = pct ? bytes * 100 / pct : 0;
     t->prog.rate = rate;
     t->prog.eta_s = rate > 0 && t->prog.total > bytes ? (int)((double)(t->prog.total - bytes) / rate) : 0;
-    if (now_ms() >= t->next_progress_log) {
-        t->next_progress_log = now_ms() + 5000;
+    if (mono_ms() >= t->next_progress_log) {
+        t->next_progress_log = mono_ms() + 5000;
         log_info("state transfer: %s %.1f MB of %.1f MB at %.1f MB/s, ETA %d s", t->prog.phase,
                  (double)bytes / 1e6, (double)t->prog.total / 1e6, rate / 1e6, t->prog.eta_s);
     }
@@ -547,7 +540,7 @@ static int attempt(struct transfer *t, uint64_t *applied, struct err *e)
     pthread_mutex_unlock(&t->mu);
     log_info("state transfer: donor is replica %d", donor);
     if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce)
-        nonce = now_ms();
+        nonce = mono_ms();
     if (ctl_open(&c, &cfg->replicas[donor], cfg->cluster_id, PROBE_TIMEOUT_MS, NULL, e) < 0)
         return -1;
     if (sync_call(&c, cfg, nonce, SYNC_BULK, 10000, &rep, e) < 0)
@@ -625,7 +618,7 @@ static void *transfer_main(void *arg)
     while (!atomic_load(&t->stop)) {
         uint64_t applied = 0;
         struct err e;
-        uint64_t t0 = now_ms();
+        uint64_t t0 = mono_ms();
         pthread_mutex_lock(&t->mu);
         t->prog.attempt++;
         pthread_mutex_unlock(&t->mu);
@@ -633,7 +626,7 @@ static void *transfer_main(void *arg)
         if (attempt(t, &applied, &e) == 0) {
             set_phase(t, "done");
             log_info("state transfer complete in %.1f s: the database now holds op %llu",
-                     (double)(now_ms() - t0) / 1000.0, (unsigned long long)applied);
+                     (double)(mono_ms() - t0) / 1000.0, (unsigned long long)applied);
             t->done(t->arg, applied);
             return NULL;
         }

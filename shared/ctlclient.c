@@ -13,13 +13,8 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "mono.h"
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int dial(const struct replica_addr *a, int timeout_ms, struct err *e)
 {
@@ -63,7 +58,7 @@ int ctl_send(struct ctlconn *c, const struct proto_msg *m, int timeout_ms, struc
 {
     struct buf b;
     size_t off = 0;
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
 
     buf_init(&b);
     if (frame_encode(m, &b, FRAME_DEFAULT_MAX, e) < 0) {
@@ -74,7 +69,7 @@ int ctl_send(struct ctlconn *c, const struct proto_msg *m, int timeout_ms, struc
         ssize_t n = send(c->fd, b.data + off, b.len - off, MSG_NOSIGNAL);
         if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
             struct pollfd p = {c->fd, POLLOUT, 0};
-            uint64_t now = now_ms();
+            uint64_t now = mono_ms();
             if (now >= deadline || poll(&p, 1, (int)(deadline - now)) < 0) {
                 buf_close(&b);
                 return err_set(e, ERR_TIMEOUT, "%s: send timed out", c->peer);
@@ -93,7 +88,7 @@ int ctl_send(struct ctlconn *c, const struct proto_msg *m, int timeout_ms, struc
 
 int ctl_recv(struct ctlconn *c, struct proto_msg *m, int timeout_ms, struct err *e)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = mono_ms() + (uint64_t)timeout_ms;
     for (;;) {
         uint32_t len;
         enum frame_status fs = frame_parse(c->in.data, c->in.len, FRAME_DEFAULT_MAX, &len, e);
@@ -104,7 +99,7 @@ int ctl_recv(struct ctlconn *c, struct proto_msg *m, int timeout_ms, struct err 
             buf_consume(&c->in, FRAME_HEADER + len);
             return rc;
         }
-        uint64_t now = now_ms();
+        uint64_t now = mono_ms();
         struct pollfd p = {c->fd, POLLIN, 0};
         if (now >= deadline)
             return err_set(e, ERR_TIMEOUT, "%s: no answer", c->peer);

@@ -26,6 +26,13 @@ struct timespec mono_deadline(unsigned ms)
     return ts;
 }
 
+uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 time_t mono_s(void)
 {
     struct timespec ts;

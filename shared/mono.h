@@ -14,6 +14,8 @@
 int mono_cond_init(pthread_cond_t *cv);
 /* The monotonic time `ms` milliseconds from now. */
 struct timespec mono_deadline(unsigned ms);
+/* Monotonic milliseconds. */
+uint64_t mono_ms(void);
 /* Monotonic seconds (for coarse intervals). */
 time_t mono_s(void);
 
