@@ -313,6 +313,10 @@ RECALL_API int recall_connect(const char *conninfo, recall_conn **out)
     c->next_req = 1;
     c->broken = true; /* until connected */
     c->trace = getenv("RECALL_TRACE") && *getenv("RECALL_TRACE");
+    if (c->trace) {
+        static atomic_uint next_id;
+        c->trace_id = atomic_fetch_add(&next_id, 1) + 1;
+    }
     atomic_init(&c->cancel, 0);
     err_clear(&e);
     conn_enter(c);

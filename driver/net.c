@@ -307,8 +307,8 @@ void net_trace(const struct recall_conn *c, uint32_t li, bool out, const struct 
         break;
     default: break;
     }
-    fprintf(stderr, "recall %llu %s r%u %s %s\n", (unsigned long long)rc_now_ms() % 100000000,
-            out ? "->" : "<-", li, proto_type_name(m->type), d);
+    fprintf(stderr, "recall %llu c%u %s r%u %s %s\n", (unsigned long long)rc_now_ms() % 100000000,
+            c->trace_id, out ? "->" : "<-", li, proto_type_name(m->type), d);
 }
 
 /* ---- writing ---- */

@@ -179,6 +179,7 @@ struct recall_conn {
     struct recall_stmt *stmts;     /* owned: every statement, a list */
     locale_t c_locale;         /* "C" numeric formatting and parsing */
     bool trace;                /* $RECALL_TRACE: log messages to stderr */
+    unsigned trace_id;         /* this connection's number in the trace */
 };
 
 /* ---- statements ---- */

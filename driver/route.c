@@ -1100,7 +1100,15 @@ new_attempt:
                 xst = (struct rstat){true, false, s->view, s->status, s->op, s->commit, afence};
             } else if (from_x && m->type == MSG_RESULT && m->u.result.req == areq) {
                 struct proto_result *r = &m->u.result;
-                xst = (struct rstat){true, false, r->view, r->status, r->op, r->commit, r->applied};
+                /* X's log end only bounds the writes acknowledged before
+                 * the read began: its probe reply, sent after that and
+                 * earlier than this result, bounds them too, more tightly.
+                 * (A busy primary's log end always runs ahead of what it
+                 * has applied: fenced retries would chase it.) */
+                uint64_t xl = r->op;
+                if (st[x].have && st[x].view == r->view && st[x].op < xl)
+                    xl = st[x].op;
+                xst = (struct rstat){true, false, r->view, r->status, xl, r->commit, r->applied};
                 res = *m;
                 memset(m, 0, sizeof *m);
             } else if (from_x && m->type == MSG_ERROR && m->u.error.req == areq) {

@@ -998,7 +998,9 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
     say("%s: %d s of all workloads under the %s nemesis (seed %d)" %
         (ph.name, ph.seconds, ph.kind, ph.seed))
     conn = cluster.conn
-    client_env = {"RECALL_TRACE": ""}
+    # RECALL_JEPSEN_TRACE=1: the librecall clients trace every message into
+    # the phase's clients.log (large; for chasing a slow operation)
+    client_env = {"RECALL_TRACE": os.environ.get("RECALL_JEPSEN_TRACE", "")}
     r = None
     for attempt in range(20):
         r = sh([env.client, "setup", "--conn", conn, "--prefix", ph.prefix,
@@ -1019,7 +1021,7 @@ def run_phase(env, cluster, ph, rng, use_odbc, tap):
         [env.client, "run", "--conn", conn, "--prefix", ph.prefix, "--out", ph.dir,
          "--seconds", str(ph.seconds), "--seed", str(ph.seed), "--t0", str(t0),
          "--threads", "3", "--rate", "40", "--accounts", str(ACCOUNTS)]),
-        stdout=out, stderr=subprocess.STDOUT))
+        stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, **client_env)))
     if use_odbc:
         procs.append(subprocess.Popen(cluster.as_client(
             [env.odbc_python, os.path.join(HERE, "jepsen_odbc.py"), "--driver", env.odbc_module,

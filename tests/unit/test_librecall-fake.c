@@ -198,7 +198,7 @@ static void fill_status(struct fake *f, struct fake_conn *c, struct proto_result
     res->replica = (uint32_t)c->replica;
     res->view = shown_view(f, c->replica);
     res->status = r->status;
-    res->op = r->inflate_op ? r->inflate_op : r->op;
+    res->op = (r->inflate_op ? r->inflate_op : r->op) + r->result_extra_op;
     res->commit = r->commit;
     res->applied = applied;
 }

@@ -68,6 +68,7 @@ struct fake_replica {
     uint64_t op, commit, applied;
     bool lag;            /* logs and acks, but applies nothing */
     uint64_t inflate_op; /* if set, reported as L in STATUS/RESULT */
+    uint64_t result_extra_op; /* added to L in RESULTs only (a log growing meanwhile) */
     enum fake_hostile hostile;
     /* cut off from the client, its connection still up: answers the next
      * probes_left probes, then nothing; drops reads from the start */

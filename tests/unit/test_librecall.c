@@ -915,6 +915,39 @@ START_TEST(test_read_only_txn_fails_over_from_cut_off_replica)
 }
 END_TEST
 
+/* X's log end in its RESULT has grown past what it applied since its
+ * probe reply (a busy primary); the probe reply, sent after the read
+ * began, bounds the acknowledged writes well enough: no fenced retry.
+ * Regression: every read at a busy replica was fenced again and again. */
+START_TEST(test_read_bounds_by_probe_not_growing_log)
+{
+    struct fake *f = fake_start(3);
+    recall_conn *c = connect_ok(f, NULL);
+    int fenced = 0;
+
+    exec_ok(c, "INSERT INTO t VALUES (1)");
+    catch_up(f);
+    query_int(c, "SELECT 1", 0); /* everyone seen caught up */
+    fake_lock(f);
+    for (int i = 0; i < 3; i++)
+        f->r[i].result_extra_op = 1;
+    fake_unlock(f);
+    fake_clear_log(f);
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(query_int(c, "SELECT 1", 0), 1);
+    fake_lock(f);
+    for (int i = 0; i < f->nlog; i++)
+        fenced += f->log[i].type == MSG_EXEC && f->log[i].fence > f->r[0].applied;
+    for (int i = 0; i < 3; i++)
+        f->r[i].result_extra_op = 0;
+    fake_unlock(f);
+    ck_assert_int_eq(fenced, 0); /* no read asked for more than is applied */
+    ck_assert_int_eq(fake_count(f, -1, MSG_EXEC, 0, 0), 6); /* one try each */
+    recall_close(c);
+    fake_stop(f);
+}
+END_TEST
+
 /* ---- hostile replicas ---- */
 
 static const enum fake_hostile hostile_modes[] = {
@@ -1198,6 +1231,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_read_passes_over_replica_cut_off_mid_read);
     tcase_add_test(tc, test_read_only_txn_fails_over_from_cut_off_replica);
+    tcase_add_test(tc, test_read_bounds_by_probe_not_growing_log);
     tcase_add_loop_test(tc, test_hostile_replica, 0,
                         (int)(sizeof hostile_modes / sizeof hostile_modes[0]));
     tcase_add_test(tc, test_values_and_errors);
