@@ -5,7 +5,8 @@ RECALL_DEBS="build-essential autoconf automake libtool pkg-config clang
  libevent-dev libmsgpack-dev check libsqlite3-dev sqlite3
  default-libmysqlclient-dev mariadb-server mariadb-client
  unixodbc unixodbc-dev odbcinst libreadline-dev rsync
- python3 python3-pyodbc libdbd-odbc-perl openssh-server openssh-client iproute2"
+ python3 python3-pyodbc libdbd-odbc-perl openssh-server openssh-client iproute2
+ iptables faketime"
 
 recall_install_deps() {
     local missing=() p

@@ -173,7 +173,7 @@ int applier_wait_quiet(struct applier *a, unsigned timeout_ms)
     a->quiet_waiters++;
     while (!a->stop && (a->busy || a->publishing ||
                         (a->head && !a->halted && a->head->entry.op <= a->limit))) {
-        if (pthread_cond_timedwait(&a->cv, &a->mu, &until) == ETIMEDOUT) {
+        if (mono_cond_wait(&a->cv, &a->mu, &until) == ETIMEDOUT) {
             rc = -1;
             break;
         }
@@ -343,7 +343,7 @@ static bool ensure_session(struct applier *a)
         pthread_mutex_lock(&a->mu);
         {
             struct timespec ts = mono_deadline(delay_ms);
-            while (!a->stop && pthread_cond_timedwait(&a->cv, &a->mu, &ts) != ETIMEDOUT)
+            while (!a->stop && mono_cond_wait(&a->cv, &a->mu, &ts) != ETIMEDOUT)
                 ;
         }
         bool stop = a->stop;
@@ -573,7 +573,7 @@ static void *applier_main(void *arg)
         if (!it || a->halted || it->entry.op > a->limit) {
             pthread_cond_broadcast(&a->cv); /* quiet: wake applier_wait_quiet */
             struct timespec ts = mono_deadline(CHECK_INTERVAL_MS);
-            pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+            mono_cond_wait(&a->cv, &a->mu, &ts);
             if (!a->stop && !a->halted) {
                 bool primary = a->primary;
                 pthread_mutex_unlock(&a->mu);
@@ -590,7 +590,7 @@ static void *applier_main(void *arg)
             /* its owner commits it and passes the turn on; a stream of the
              * primary's own commits may never come back here: flush anyway */
             struct timespec ts = mono_deadline(FLUSH_INTERVAL_S * 1000);
-            if (pthread_cond_timedwait(&a->cv, &a->mu, &ts) == ETIMEDOUT && !a->stop && !a->halted) {
+            if (mono_cond_wait(&a->cv, &a->mu, &ts) == ETIMEDOUT && !a->stop && !a->halted) {
                 pthread_mutex_unlock(&a->mu);
                 maybe_flush(a);
                 pthread_mutex_lock(&a->mu);
@@ -606,7 +606,7 @@ static void *applier_main(void *arg)
                 pthread_mutex_lock(&a->mu);
             } else {
                 struct timespec ts = mono_deadline(10); /* out of memory: try again soon */
-                pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+                mono_cond_wait(&a->cv, &a->mu, &ts);
             }
             continue;
         }
@@ -680,7 +680,7 @@ struct applier *applier_start(struct replica *r, struct backend *be, struct shar
     a->pushed = sh->applied;
     pthread_mutex_unlock(&sh->mu);
     pthread_mutex_init(&a->mu, NULL);
-    mono_cond_init(&a->cv);
+    pthread_cond_init(&a->cv, NULL);
     a->bs = backend_session_open(be, NULL, NULL, NULL, e);
     if (!a->bs) {
         err_wrap(e, "opening the apply session");

@@ -151,7 +151,7 @@ uint64_t shared_wait_applied(struct shared *sh, uint64_t op, unsigned timeout_ms
     until = mono_deadline(timeout_ms);
     pthread_mutex_lock(&sh->mu);
     while (sh->applied < op && !sh->stopping)
-        if (pthread_cond_timedwait(&sh->applied_cv, &sh->mu, &until) == ETIMEDOUT)
+        if (mono_cond_wait(&sh->applied_cv, &sh->mu, &until) == ETIMEDOUT)
             break;
     a = sh->applied;
     pthread_mutex_unlock(&sh->mu);
@@ -1453,7 +1453,7 @@ void replica_db_stop(struct replica *r)
         struct timespec until = mono_deadline(10000);
         pthread_mutex_lock(&r->sh.mu);
         while (r->sh.live_sessions > 0)
-            if (pthread_cond_timedwait(&r->sh.barrier_cv, &r->sh.mu, &until) == ETIMEDOUT)
+            if (mono_cond_wait(&r->sh.barrier_cv, &r->sh.mu, &until) == ETIMEDOUT)
                 break;
         if (r->sh.live_sessions > 0)
             log_warn("%d session(s) still busy", r->sh.live_sessions);
@@ -1614,8 +1614,8 @@ struct replica *replica_open(const struct cfg *cfg, struct event_base *base, str
     hmap_init(&r->pending);
     hmap_init(&r->read_index);
     pthread_mutex_init(&r->sh.mu, NULL);
-    mono_cond_init(&r->sh.applied_cv);
-    mono_cond_init(&r->sh.barrier_cv);
+    pthread_cond_init(&r->sh.applied_cv, NULL);
+    pthread_cond_init(&r->sh.barrier_cv, NULL);
     pthread_mutex_init(&r->mail_mu, NULL);
     pthread_mutex_init(&r->sync_mu, NULL);
     pthread_cond_init(&r->sync_cv, NULL);

@@ -484,7 +484,7 @@ static int begin_txn(struct session *s, enum backend_iso iso, struct err *e)
     struct timespec until = mono_deadline((s->p.cfg->ddl_wait_ms / 1000 + 1) * 2000);
     pthread_mutex_lock(&sh->mu);
     while (sh->barrier && !sh->stopping)
-        if (pthread_cond_timedwait(&sh->barrier_cv, &sh->mu, &until) == ETIMEDOUT)
+        if (mono_cond_wait(&sh->barrier_cv, &sh->mu, &until) == ETIMEDOUT)
             break;
     if (sh->barrier) {
         pthread_mutex_unlock(&sh->mu);
@@ -789,7 +789,7 @@ static void do_ddl(struct session *s, const struct proto_exec *x)
     sh->barrier = true;
     until = mono_deadline((unsigned)ms);
     while (sh->open_txns > 0 && !sh->stopping)
-        if (pthread_cond_timedwait(&sh->barrier_cv, &sh->mu, &until) == ETIMEDOUT)
+        if (mono_cond_wait(&sh->barrier_cv, &sh->mu, &until) == ETIMEDOUT)
             break;
     if (sh->open_txns > 0) {
         int n = sh->open_txns;

@@ -639,7 +639,7 @@ static void *transfer_main(void *arg)
         {
             struct timespec ts = mono_deadline(backoff * 1000);
             while (!atomic_load(&t->stop) &&
-                   pthread_cond_timedwait(&t->cv, &t->mu, &ts) != ETIMEDOUT)
+                   mono_cond_wait(&t->cv, &t->mu, &ts) != ETIMEDOUT)
                 ;
         }
         pthread_mutex_unlock(&t->mu);
@@ -662,7 +662,7 @@ struct transfer *transfer_start(const struct cfg *cfg, transfer_done_cb done, vo
     t->arg = arg;
     atomic_init(&t->stop, false);
     pthread_mutex_init(&t->mu, NULL);
-    mono_cond_init(&t->cv);
+    pthread_cond_init(&t->cv, NULL);
     t->prog.active = true;
     t->prog.donor = -1;
     t->prog.eta_s = -1;

@@ -1,16 +1,11 @@
+/* Monotonic time for timers and bounded waits.  See mono.h. */
+#include "config.h"
+
 #include "mono.h"
 
-int mono_cond_init(pthread_cond_t *cv)
+int mono_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const struct timespec *deadline)
 {
-    pthread_condattr_t at;
-    int rc = pthread_condattr_init(&at);
-    if (rc)
-        return rc;
-    rc = pthread_condattr_setclock(&at, CLOCK_MONOTONIC);
-    if (!rc)
-        rc = pthread_cond_init(cv, &at);
-    pthread_condattr_destroy(&at);
-    return rc;
+    return pthread_cond_clockwait(cv, mu, CLOCK_MONOTONIC, deadline);
 }
 
 struct timespec mono_deadline(unsigned ms)

@@ -10,8 +10,13 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Initialize a condition variable whose timed waits take mono_deadline()s. */
-int mono_cond_init(pthread_cond_t *cv);
+/* Wait on cv (mu held) until signalled or the monotonic `deadline`
+ * (mono_deadline) passes: pthread_cond_clockwait, which also needs no
+ * condition attribute (and, unlike a CLOCK_MONOTONIC condition with
+ * pthread_cond_timedwait, is left alone by libfaketime, which the fault
+ * tests preload: that combination returns at once there).  Returns 0 or
+ * ETIMEDOUT. */
+int mono_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu, const struct timespec *deadline);
 /* The monotonic time `ms` milliseconds from now. */
 struct timespec mono_deadline(unsigned ms);
 /* Monotonic milliseconds. */
