@@ -166,6 +166,16 @@ SQLSMALLINT conv_default_c_type(SQLSMALLINT t, bool is_unsigned)
     }
 }
 
+/* Room for any fixed-size C value, suitably aligned. */
+union fixed_c {
+    SQLBIGINT i;
+    SQLDOUBLE f;
+    SQL_NUMERIC_STRUCT num;
+    SQL_TIMESTAMP_STRUCT ts;
+    SQL_INTERVAL_STRUCT iv;
+    SQLGUID g;
+};
+
 SQLLEN conv_c_size(SQLSMALLINT c)
 {
     switch (c) {
@@ -1345,7 +1355,8 @@ static int to_stream(const struct odbc_value *v, const struct conv_col *col,
         size_t fit = wide_fit(ws, units, room);
         put = fit * sizeof(SQLWCHAR);
         if (t->ptr && t->buflen >= (SQLLEN)sizeof(SQLWCHAR)) {
-            memcpy(t->ptr, src, put);
+            if (put) /* an empty value may have no data at all */
+                memcpy(t->ptr, src, put);
             memset((char *)t->ptr + put, 0, sizeof(SQLWCHAR));
         }
     } else {
@@ -1354,7 +1365,8 @@ static int to_stream(const struct odbc_value *v, const struct conv_col *col,
             room -= room % 2;
         put = rem < room ? rem : room;
         if (t->ptr && t->buflen > 0) {
-            memcpy(t->ptr, src, put);
+            if (put)
+                memcpy(t->ptr, src, put);
             ((char *)t->ptr)[put] = 0;
         }
     }
@@ -1763,6 +1775,12 @@ int conv_to_c(const struct odbc_value *v, const struct conv_col *col,
         if (st->done)
             return CONV_NODATA;
     }
+    /* Fixed-size values are built in an aligned buffer and copied out: the
+     * application's buffer need not be aligned (pyodbc packs its buffers). */
+    union fixed_c al;
+    void *app = tt.ptr;
+    if (app)
+        tt.ptr = &al;
     if (c_is_integer(c))
         rc = to_integer(v, &tt, d);
     else if (c == SQL_C_FLOAT || c == SQL_C_DOUBLE)
@@ -1779,6 +1797,8 @@ int conv_to_c(const struct odbc_value *v, const struct conv_col *col,
         rc = to_interval(v, cat, &tt, d);
     if (rc == CONV_OK || rc == CONV_INFO) {
         *len_out = conv_c_size(c);
+        if (app)
+            memcpy(app, &al, (size_t)conv_c_size(c));
         if (st)
             st->done = true;
     }
@@ -1808,9 +1828,15 @@ static int decode_c(const struct conv_param *p, struct cval *cv, struct buf *tmp
 {
     SQLSMALLINT c = conv_c_type_v3(p->c_type);
     const void *ptr = p->ptr;
+    union fixed_c al;
     memset(cv, 0, sizeof *cv);
     if (!ptr)
         return fail(d, "HY009", "invalid use of null pointer: no parameter data");
+    if (conv_c_size(c) > 0) {
+        /* read a fixed-size value through an aligned copy (see conv_to_c) */
+        memcpy(&al, ptr, (size_t)conv_c_size(c));
+        ptr = &al;
+    }
     if (c_is_integer(c)) {
         cv->k = CV_NUM;
         switch (c) {

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <sql.h>
 #include <sqlext.h>
@@ -353,6 +354,16 @@ SQLRETURN odbc_desc_copy(struct odbc_desc *src, struct odbc_desc *dst);
  * applied); elem is the column-wise element size. */
 void *odbc_desc_elem(const struct odbc_desc *d, void *base, SQLULEN row, SQLLEN elem);
 SQLLEN *odbc_desc_len_elem(const struct odbc_desc *d, SQLLEN *base, SQLULEN row);
+/* Length/indicator words in the application's bound buffers need not be
+ * aligned (pyodbc packs them next to the data): read and write them by
+ * bytes. */
+static inline SQLLEN odbc_len_load(const SQLLEN *p)
+{
+    SQLLEN v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void odbc_len_store(SQLLEN *p, SQLLEN v) { memcpy(p, &v, sizeof v); }
 /* SQLBindCol / SQLBindParameter on the current ARD / APD+IPD. */
 SQLRETURN odbc_bind_col(struct odbc_stmt *s, SQLUSMALLINT col, SQLSMALLINT c_type,
                         SQLPOINTER ptr, SQLLEN buflen, SQLLEN *ind);

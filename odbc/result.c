@@ -234,7 +234,7 @@ static int bind_one(struct odbc_stmt *s, int col, size_t row, SQLULEN arow)
                          "indicator variable required but not supplied (column %d is NULL)", col);
             return CONV_ERROR;
         }
-        *ind = SQL_NULL_DATA;
+        odbc_len_store(ind, SQL_NULL_DATA);
         return CONV_OK;
     }
     apply_max_length(s, &v);
@@ -254,7 +254,7 @@ static int bind_one(struct odbc_stmt *s, int col, size_t row, SQLULEN arow)
                          "indicator variable required but not supplied (column %d is NULL)", col);
             return CONV_ERROR;
         }
-        *ind = SQL_NULL_DATA;
+        odbc_len_store(ind, SQL_NULL_DATA);
         return CONV_OK;
     }
     if (rc == CONV_ERROR) {
@@ -262,9 +262,9 @@ static int bind_one(struct odbc_stmt *s, int col, size_t row, SQLULEN arow)
         return CONV_ERROR;
     }
     if (olen)
-        *olen = len;
+        odbc_len_store(olen, len);
     if (ind && ind != olen)
-        *ind = 0;
+        odbc_len_store(ind, 0);
     if (rc == CONV_INFO)
         odbc_post_at(&s->h, d.state, 0, (SQLLEN)row + 1, col, "%s (column %d)", d.msg, col);
     return rc;
@@ -421,7 +421,7 @@ SQLRETURN odbc_get_data(struct odbc_stmt *s, SQLUSMALLINT col, SQLSMALLINT c_typ
             return odbc_post_at(&s->h, "22002", 0, (SQLLEN)s->row_pos + 1, col,
                                 "indicator variable required but not supplied (column %u is NULL)",
                                 (unsigned)col);
-        *ind = SQL_NULL_DATA;
+        odbc_len_store(ind, SQL_NULL_DATA);
         return SQL_SUCCESS;
     }
     apply_max_length(s, &v);
@@ -444,14 +444,14 @@ SQLRETURN odbc_get_data(struct odbc_stmt *s, SQLUSMALLINT col, SQLSMALLINT c_typ
             return odbc_post_at(&s->h, "22002", 0, (SQLLEN)s->row_pos + 1, col,
                                 "indicator variable required but not supplied (column %u is NULL)",
                                 (unsigned)col);
-        *ind = SQL_NULL_DATA;
+        odbc_len_store(ind, SQL_NULL_DATA);
         return SQL_SUCCESS;
     case CONV_ERROR:
         return odbc_post_at(&s->h, d.state, 0, (SQLLEN)s->row_pos + 1, col, "%s (column %u)", d.msg,
                             (unsigned)col);
     default:
         if (ind)
-            *ind = len;
+            odbc_len_store(ind, len);
         if (cr == CONV_INFO)
             return odbc_post_at(&s->h, d.state, 0, (SQLLEN)s->row_pos + 1, col, "%s (column %u)",
                                 d.msg, (unsigned)col);

@@ -388,7 +388,11 @@ SQLRETURN odbc_prepare(struct odbc_stmt *s, const char *sql, SQLLEN len)
 
 static bool is_dae(const SQLLEN *ind)
 {
-    return ind && (*ind == SQL_DATA_AT_EXEC || *ind <= SQL_LEN_DATA_AT_EXEC_OFFSET);
+    SQLLEN v;
+    if (!ind)
+        return false;
+    v = odbc_len_load(ind);
+    return v == SQL_DATA_AT_EXEC || v <= SQL_LEN_DATA_AT_EXEC_OFFSET;
 }
 
 static SQLSMALLINT param_c_type(const struct odbc_desc_rec *a, const struct odbc_desc_rec *ip)
@@ -452,11 +456,11 @@ static SQLRETURN bind_set(struct odbc_stmt *s, SQLULEN set, bool *info)
             }
             cp.ptr = s->dae_data[p - 1].len ? s->dae_data[p - 1].data : (void *)"";
             cp.len = (SQLLEN)s->dae_data[p - 1].len;
-        } else if (ind && *ind == SQL_NULL_DATA) {
+        } else if (ind && odbc_len_load(ind) == SQL_NULL_DATA) {
             r = recall_bind_null(s->rs, p);
             goto bound;
         } else {
-            SQLLEN l = olen ? *olen : SQL_NTS;
+            SQLLEN l = olen ? odbc_len_load(olen) : SQL_NTS;
             if (conv_c_is_stream(cp.c_type)) {
                 if (!data) {
                     ret = odbc_post_at(&s->h, "HY009", 0, row, p,

@@ -742,6 +742,49 @@ START_TEST(params_wchar_binary_interval_guid)
 }
 END_TEST
 
+/* Application buffers need not be aligned (pyodbc packs values next to
+ * their indicators): fixed-size values are read and written through
+ * aligned copies, and an empty value with no data at all is copied as
+ * nothing.  (Found by UBSan in the sanitizer build's pyodbc run: these
+ * fail there without the copies.) */
+START_TEST(unaligned_buffers_and_empty_values)
+{
+    unsigned char raw[64] __attribute__((aligned(16)));
+    void *odd = raw + 3;
+    struct odbc_value v;
+    SQLBIGINT big = -1234567890123LL;
+    SQLDOUBLE dbl = 2.5;
+    SQL_TIMESTAMP_STRUCT ts = {2024, 1, 2, 3, 4, 5, 0};
+    SQLLEN len;
+    char out[8];
+
+    memcpy(odd, &big, sizeof big);
+    ck_assert_int_eq(from_c(SQL_C_SBIGINT, odd, 0, SQL_BIGINT, 0, 0, &v), CONV_OK);
+    ck_assert_int_eq(v.kind, ODBC_V_INT);
+    ck_assert(v.i == big);
+    memcpy(odd, &dbl, sizeof dbl);
+    ck_assert_int_eq(from_c(SQL_C_DOUBLE, odd, 0, SQL_DOUBLE, 0, 0, &v), CONV_OK);
+    ck_assert(v.kind == ODBC_V_DOUBLE && v.d == 2.5);
+    memcpy(odd, &ts, sizeof ts);
+    ck_assert_int_eq(from_c(SQL_C_TYPE_TIMESTAMP, odd, 0, SQL_TYPE_TIMESTAMP, 19, 0, &v), CONV_OK);
+    text_is(&v, "2024-01-02 03:04:05");
+
+    memset(raw, 0, sizeof raw);
+    ck_assert_int_eq(to_c(vint(big), SQL_BIGINT, SQL_C_SBIGINT, odd, 0, &len), CONV_OK);
+    ck_assert_int_eq(len, sizeof big);
+    ck_assert(memcmp(odd, &big, sizeof big) == 0);
+    ck_assert_int_eq(to_c(vdbl(2.5), SQL_DOUBLE, SQL_C_DOUBLE, odd, 0, NULL), CONV_OK);
+    ck_assert(memcmp(odd, &dbl, sizeof dbl) == 0);
+
+    /* an empty text value that carries no data pointer */
+    memset(out, 'x', sizeof out);
+    ck_assert_int_eq(to_c((struct odbc_value){.kind = ODBC_V_TEXT, .p = NULL, .len = 0}, SQL_VARCHAR,
+                          SQL_C_CHAR, out, sizeof out, &len), CONV_OK);
+    ck_assert_int_eq(len, 0);
+    ck_assert_int_eq(out[0], 0);
+}
+END_TEST
+
 START_TEST(type_facts)
 {
     ck_assert_int_eq(conv_default_c_type(SQL_INTEGER, true), SQL_C_ULONG);
@@ -802,6 +845,7 @@ static Suite *suite(void)
     tcase_add_test(tc, params_numeric_struct);
     tcase_add_test(tc, params_datetime);
     tcase_add_test(tc, params_wchar_binary_interval_guid);
+    tcase_add_test(tc, unaligned_buffers_and_empty_values);
     tcase_add_test(tc, type_facts);
     suite_add_tcase(s, tc);
     return s;
