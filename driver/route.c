@@ -939,7 +939,8 @@ static int read_linear(struct recall_conn *c, const struct read_job *job, uint64
     uint64_t preq = net_req(c), areq = 0, ereq = 0, hreq = 0, xgen = 0;
     uint64_t fence = c->seen_op, afence = 0, want = best_known_commit(c), M = 0;
     unsigned tries = 0, pause = 10;
-    bool err_pending = false, x_heard = false;
+    bool err_pending = false, x_heard = false, x_seen = false, x_stalled = false;
+    uint64_t x_seen_applied = 0;
     int x = -1;
     uint64_t hedge_at = 0;
     struct net_event ev;
@@ -977,7 +978,7 @@ new_attempt:
      * a replica running a slow query still answers status probes, one cut
      * off from us (even after it answered the first probe) does not */
     hedge_at = rc_now_ms() + RC_READ_HEDGE_MS;
-    x_heard = false;
+    x_heard = x_seen = x_stalled = false;
 
     for (;;) {
         if (res.type == MSG_RESULT || (err_pending && xst.have)) {
@@ -1037,7 +1038,7 @@ new_attempt:
         bool hedge = res.type != MSG_RESULT && !err_pending;
         net_next(c, hedge ? min64(deadline, hedge_at) : deadline, true, &ev);
         if (ev.kind == NET_TIMEOUT && hedge && rc_now_ms() < deadline) {
-            if (!x_heard) {
+            if (!x_heard || x_stalled) {
                 read_discard(c, (uint32_t)x, xgen, job, &res, areq);
                 bad[x] = true;
                 st[x].gone = true;
@@ -1085,8 +1086,16 @@ new_attempt:
         {
             struct proto_msg *m = &ev.msg;
             bool from_x = ev.li == (uint32_t)x && ev.gen == xgen;
-            if (from_x && m->type == MSG_STATUS)
+            if (from_x && m->type == MSG_STATUS) {
+                /* alive; but one behind the fence it was sent and not
+                 * moving (its database is gone, say) will not answer
+                 * either: after two such replies, ask another */
+                uint64_t xa = m->u.status.applied;
                 x_heard = true;
+                x_stalled = afence && xa < afence && x_seen && xa <= x_seen_applied;
+                x_seen = afence && xa < afence;
+                x_seen_applied = xa;
+            }
             if (m->type == MSG_STATUS && m->u.status.req == preq) {
                 /* X's own probe reply only counts once X is no longer X
                  * (read_decide takes X's status from xst). */

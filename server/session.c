@@ -252,8 +252,15 @@ static void send_error(struct session *s, uint64_t req, const struct err *e)
         }
     }
     struct mail *ml = mail_error(s->p.conn_id, req, e, max_frame(s));
-    if (ml)
+    if (ml) {
+        /* the backend connection is gone: nothing more can run on this
+         * session, so the client connection closes after the answer and
+         * the client's next connection gets a session of its own (a
+         * database that came back, or an authentication error while it
+         * is still down) instead of this error for ever */
+        ml->close = e->code == ERR_CONN_LOST;
         replica_post(s->p.r, ml);
+    }
 }
 
 static void send_err(struct session *s, uint64_t req, enum err_code code, const char *fmt, ...)

@@ -311,6 +311,32 @@ fault_idle_dbkill() {
     same_replicas 90
 }
 
+# (MariaDB) The primary's database server restarted under a client's open
+# connection: the client's session there lost its database connection, and
+# the writes must go on through a new session.  Regression: the session
+# answered "backend session lost" to every later request of that
+# connection, for ever.
+fault_db_restart() {
+    local ack=$work/db_restart.ack out=$work/db_restart.out p wpid n mport
+    "$workload" write --seconds 15 --table wl_dbrestart --ack "$ack" --quiet "$conn" >"$out" 2>&1 &
+    wpid=$!
+    wait_lines "$ack" 100 30 || { kill "$wpid"; echo "FAIL: the workload did not start"; cat "$out"; return 1; }
+    p=$(primary)
+    mport=$(cat "$dir/r$p/mysql/port")
+    echo "restarting the primary's (replica $p) MariaDB server under the workload"
+    kill -9 "$(cat "$dir/r$p/mysql/mariadbd.pid")" || return 1
+    "$top_srcdir/tests/lib/mariadb.sh" start "$dir/r$p/mysql" "$mport" || return 1
+    n=$(lines "$ack")
+    echo "$n writes acknowledged when the server was back; primary now $(primary)"
+    wait_lines "$ack" $((n + 100)) 20 || { kill "$wpid"; wait "$wpid"; cat "$out";
+        echo "FAIL: the writes did not go on after the database came back"; return 1; }
+    wait "$wpid"
+    cat "$out"
+    "$workload" verify --table wl_dbrestart --ack "$ack" "$conn" || {
+        echo "FAIL: acknowledged rows lost or duplicated"; return 1; }
+    same_replicas 90
+}
+
 if [ "${RECALL_INTEG_ONLY:-c}" = c ] || [ -z "${RECALL_INTEG_ONLY:-}" ]; then
     run_c
 fi
@@ -320,6 +346,7 @@ if [ "${RECALL_INTEG_ONLY:-faults}" = faults ] || [ -z "${RECALL_INTEG_ONLY:-}" 
     fault catch_up "a restarted replica catches up from the log" fault_catch_up
     if [ "$backend" = mariadb ]; then
         fault idle_dbkill "the idle primary's database killed: another replica leads" fault_idle_dbkill
+        fault db_restart "the primary's database restarted under open connections: writes go on" fault_db_restart
     fi
 fi
 
